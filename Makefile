@@ -1,0 +1,29 @@
+# `make` bootstraps .venv from the lock, validates the data, builds the release artifacts
+# and the documentation site. `make test` runs the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: all validate fmt test bench clean
+
+all: validate
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+validate: $(STAMP)
+	$(BIN)/aipolicy validate
+
+fmt: $(STAMP)
+	$(BIN)/aipolicy fmt
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf dist site bench docs/generated

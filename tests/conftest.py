@@ -1,0 +1,89 @@
+"""Shared fixtures: a tiny valid package built in a temporary folder for each test.
+
+The package uses the project's real descriptor, schemas, CITATION.cff and CHANGELOG.md,
+and a handful of rows kept in `tests/fixtures/valid/data/`, so that a schema change is
+tested as it is, and no test depends on the live data unless it is about the live data.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PACKAGE_FILES = ["datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE", "LICENSE-DATA"]
+
+
+class Pkg:
+    """A package on disk with small helpers to break it on purpose."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> str:
+        return self.path(rel).read_text(encoding="utf-8")
+
+    def write(self, rel: str, text: str | bytes) -> None:
+        p = self.path(rel)
+        p.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+
+    def lines(self, table: str) -> list[str]:
+        return self.read(f"data/{table}.csv").split("\n")
+
+    def set_line(self, table: str, number: int, text: str) -> None:
+        lines = self.lines(table)
+        lines[number - 1] = text
+        self.write(f"data/{table}.csv", "\n".join(lines))
+
+    def append(self, table: str, row: str) -> int:
+        """Append a row; returns its line number."""
+        text = self.read(f"data/{table}.csv")
+        self.write(f"data/{table}.csv", text + row + "\n")
+        return text.count("\n") + 1
+
+    def set_cell(self, table: str, line: int, column: str, value: str) -> int:
+        """Set one cell (by header name) on a line; returns the column number."""
+        import csv
+        import io
+
+        lines = self.lines(table)
+        header = next(csv.reader([lines[0]]))
+        row = next(csv.reader([lines[line - 1]]))
+        index = header.index(column)
+        row[index] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(row)
+        self.set_line(table, line, out.getvalue())
+        return index + 1
+
+    def find_line(self, table: str, startswith: str) -> int:
+        for number, line in enumerate(self.lines(table), start=1):
+            if line.startswith(startswith):
+                return number
+        raise AssertionError(f"no line starting with {startswith!r} in {table}")
+
+
+def make_package(dest: Path, data: Path | None = None) -> Pkg:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PACKAGE_FILES:
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "schemas", dest / "schemas")
+    shutil.copytree(data or FIXTURES / "valid" / "data", dest / "data")
+    return Pkg(dest)
+
+
+@pytest.fixture
+def pkg(tmp_path) -> Pkg:
+    return make_package(tmp_path / "pkg")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real command in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "aipolicy", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
