@@ -1,0 +1,78 @@
+"""The repository itself: workflows, the live package, its metadata kept in one place."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("workflow", sorted((ROOT / ".github" / "workflows").glob("*.yml")), ids=lambda p: p.name)
+def test_workflows_are_valid_github_workflows(workflow):
+    result = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", sorted((ROOT / ".github" / "workflows").glob("*.yml")), ids=lambda p: p.name)
+def test_workflows_pin_actions_and_never_run_pull_request_target(workflow):
+    text = workflow.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    assert "pull_request_target" not in (data.get(True) or data.get("on") or {})
+    for job in data["jobs"].values():
+        for step in job.get("steps", []):
+            if "uses" in step:
+                ref = step["uses"].split("@", 1)[1]
+                assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), step["uses"]
+    assert "permissions" in data
+
+
+def test_the_live_package_validates():
+    from aipolicy.validate import validate
+
+    assert [p.text() for p in validate(ROOT)] == []
+
+
+def test_frictionless_validates_the_live_package_on_its_own():
+    result = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", "--json", "datapackage.json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    assert report["valid"], json.dumps(report["tasks"], indent=1)[:3000]
+
+
+def test_homepage_is_kept_in_one_place():
+    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["url"] == descriptor["homepage"] == citation["repository"]
+    assert citation["title"] == descriptor["title"]
+
+
+def test_every_table_and_field_has_a_description():
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        assert schema.get("description"), path.name
+        for field in schema["fields"]:
+            assert field.get("description"), f"{path.name}: {field['name']}"
+
+
+def test_one_name_has_one_meaning_across_tables():
+    """A field name shared by several tables has the same type and constraints everywhere."""
+    seen: dict[str, tuple] = {}
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        for field in json.loads(path.read_text(encoding="utf-8"))["fields"]:
+            c = field.get("constraints", {})
+            shape = (field["type"], c.get("pattern"), tuple(c.get("enum", [])))
+            if field["name"] in {"entry_id", "source_id", "jurisdiction_id", "organization_id", "topic_id", "language", "url", "date_precision"}:
+                seen.setdefault(field["name"], shape)
+                assert seen[field["name"]][:2] == shape[:2], f"{path.name}: {field['name']}"
+
+
+def test_descriptor_stays_within_what_frictionless_r_reads():
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        for field in schema["fields"]:
+            assert "categories" not in field and "missingValues" not in field, f"{path.name}: {field['name']}"
