@@ -33,6 +33,52 @@ def cmd_fmt(args) -> int:
     return EXIT_OK
 
 
+def cmd_build(args) -> int:
+    from .build import BuildRefused, build
+
+    try:
+        dist = build(args.path, args.dist)
+    except BuildRefused as exc:
+        if exc.problems:
+            print(report(exc.problems, "text"), file=sys.stderr)
+        print(f"build refused: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for path in sorted(dist.iterdir()):
+        print(f"{path.stat().st_size:>10}  {path.relative_to(dist.parent)}")
+    return EXIT_OK
+
+
+def cmd_cite(args) -> int:
+    from . import cite
+    from .package import read_package
+
+    package = read_package(args.path, strict=False, tables=["entries"])
+    meta = cite.dataset_meta(package.root, package.descriptor)
+    if args.version and args.version != meta.version:
+        from .load import releases
+
+        known = releases()
+        if args.version not in known:
+            raise PackageError(f"version {args.version!r} is not released (released: {', '.join(sorted(known)) or 'none yet'}; current: {meta.version})")
+        package = _package_at(package.root, f"v{args.version}", ["entries"])
+        meta = cite.dataset_meta(package.root, package.descriptor, version=args.version, date=known[args.version]["date"])
+    entry = None
+    if args.entry:
+        entries = package["entries"].frame
+        if entries is None:
+            raise PackageError("data/entries.csv cannot be read")
+        entry = cite.find_entry(entries, args.entry)
+    sys.stdout.write(cite.cite(meta, args.format, entry))
+    return EXIT_OK
+
+
+def _package_at(root, ref: str, tables=None):
+    from .gitio import checkout
+    from .package import read_package
+
+    return read_package(checkout(root, ref), strict=False, tables=tables)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aipolicy", description="Validate, format, release, cite and load the AI Policy Atlas.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -41,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=None, help="the package folder (default: the one holding the working directory)")
     p.add_argument("--format", choices=["text", "github", "json"], default="text", help="text for people, github for Actions annotations, json for machines")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("build", help="validate, then write every release artifact to dist/")
+    p.add_argument("path", nargs="?", default=None)
+    p.add_argument("--dist", default=None, help="output folder (default: dist/ beside datapackage.json)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("cite", help="print the citation of the dataset, or of one entry, at a version")
+    p.add_argument("path", nargs="?", default=None)
+    p.add_argument("--version", default=None, help="a released version X.Y.Z (default: the current version)")
+    p.add_argument("--entry", default=None, help="an entry_id, to cite that entry")
+    p.add_argument("--format", choices=["bibtex", "biblatex", "text", "cff"], default="bibtex")
+    p.set_defaults(func=cmd_cite)
 
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)

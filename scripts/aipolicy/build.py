@@ -1,0 +1,242 @@
+"""`aipolicy build`: every release artifact, from one validated load, byte-reproducible.
+
+All artifacts are written into a fresh temporary folder that replaces `dist/` only when
+everything has been written: a failed build leaves the previous `dist/` as it was.
+Timestamps inside the zip come from the release date in CITATION.cff, entries are sorted,
+and SQLite rows are inserted in canonical order, so the same commit gives the same bytes.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import bibtex, cite
+from .canonical import canonical_bytes, canonical_frame
+from .load import typed_frame
+from .package import Package, PackageError, Table, read_package
+from .problems import Problem
+
+PACKAGE_FILES = ["README.md", "LICENSE", "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md"]
+SQL_TYPES = {"string": "TEXT", "date": "TEXT", "number": "REAL", "integer": "INTEGER", "boolean": "INTEGER"}
+
+
+class BuildRefused(Exception):
+    def __init__(self, reason: str, problems: list[Problem] | None = None):
+        super().__init__(reason)
+        self.problems = problems or []
+
+
+def artifact_name(version: str) -> str:
+    return f"ai-policy-atlas-{version}"
+
+
+def build(root: str | Path | None = None, dist: str | Path | None = None) -> Path:
+    from .validate import validate_package
+
+    package = read_package(root, strict=True)
+    problems = validate_package(package)
+    if problems:
+        raise BuildRefused(f"the data do not validate ({len(problems)} problems); nothing was built", problems)
+    dist = Path(dist) if dist else package.root / "dist"
+    dist.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
+    try:
+        write_artifacts(package, tmp)
+        old = dist.with_name(dist.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if dist.exists():
+            dist.rename(old)
+        tmp.rename(dist)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dist
+
+
+def write_artifacts(package: Package, out: Path) -> None:
+    meta = cite.dataset_meta(package.root, package.descriptor)
+    name = artifact_name(meta.version)
+    stamp = _zip_time(meta.date_released)
+    (out / f"{name}.bib").write_text(bibliography(package, meta, biblatex=False), encoding="utf-8")
+    (out / f"{name}.biblatex.bib").write_text(bibliography(package, meta, biblatex=True), encoding="utf-8")
+    write_zip(package, out / f"{name}.zip", name, stamp, (out / f"{name}.bib").read_bytes())
+    write_sqlite(package, out / f"{name}.sqlite")
+    for table in package.tables.values():
+        write_parquet(table, out / f"{name}.{table.name}.parquet")
+    (out / f"{name}.entries-flat.csv").write_bytes(flat_csv(package))
+    sums = "".join(f"{_sha256(p.read_bytes())}  {p.name}\n" for p in sorted(out.iterdir()) if p.is_file())
+    (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _zip_time(date: str) -> tuple:
+    try:
+        day = dt.date.fromisoformat(str(date))
+    except ValueError:
+        day = dt.date(1980, 1, 1)
+    return (max(day.year, 1980), day.month, day.day, 0, 0, 0)
+
+
+def bibliography(package: Package, meta: cite.DatasetMeta, biblatex: bool) -> str:
+    entries = [(meta.key, *cite.dataset_fields(meta, biblatex))]
+    sources = canonical_frame(package["sources"])
+    for row in sources.to_dict("records"):
+        row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        entries.append((row["source_id"], *bibtex.source_entry(row, biblatex)))
+    return bibtex.write_bib(entries)
+
+
+def descriptor_with_hashes(package: Package) -> dict:
+    descriptor = json.loads(json.dumps(package.descriptor))
+    for resource in descriptor["resources"]:
+        data = canonical_bytes(package[resource["name"]])
+        resource["bytes"] = len(data)
+        resource["hash"] = f"sha256:{_sha256(data)}"
+    return descriptor
+
+
+def write_zip(package: Package, path: Path, name: str, stamp: tuple, bib: bytes) -> None:
+    files: dict[str, bytes] = {"datapackage.json": (json.dumps(descriptor_with_hashes(package), ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
+    for table in package.tables.values():
+        files[table.path] = canonical_bytes(table)
+        schema_path = next(r["schema"] for r in package.descriptor["resources"] if r["name"] == table.name)
+        if isinstance(schema_path, str):
+            files[schema_path] = (package.root / schema_path).read_bytes()
+    for extra in PACKAGE_FILES:
+        if (package.root / extra).is_file():
+            files[extra] = (package.root / extra).read_bytes()
+    files[f"{name}.bib"] = bib
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for member in sorted(files):
+            info = zipfile.ZipInfo(f"{name}/{member}", date_time=stamp)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            archive.writestr(info, files[member], compresslevel=9)
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def create_table_sql(table: Table) -> str:
+    cols = []
+    for name, field in table.fields.items():
+        c = field.get("constraints", {})
+        col = f"{_quote_ident(name)} {SQL_TYPES.get(field.get('type', 'string'), 'TEXT')}"
+        if c.get("required"):
+            col += " NOT NULL"
+        if "enum" in c:
+            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in c["enum"])
+            col += f" CHECK ({_quote_ident(name)} IN ({allowed}))"
+        cols.append(col)
+    if table.primary_key:
+        cols.append(f"PRIMARY KEY ({', '.join(map(_quote_ident, table.primary_key))})")
+    for fk in table.foreign_keys:
+        fields = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
+        ref = fk["reference"]
+        ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
+        cols.append(f"FOREIGN KEY ({', '.join(map(_quote_ident, fields))}) REFERENCES {_quote_ident(ref.get('resource') or table.name)} ({', '.join(map(_quote_ident, ref_fields))})")
+    return f"CREATE TABLE {_quote_ident(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def _sql_values(table: Table) -> list[tuple]:
+    frame = canonical_frame(table)
+    typed = typed_frame(table).loc[frame.index]
+    columns = []
+    for name, field in table.fields.items():
+        kind = field.get("type", "string")
+        if kind in ("number", "integer", "boolean"):
+            values = typed[name].astype(object).where(typed[name].notna(), None)
+            columns.append([None if v is None else (int(v) if kind != "number" else float(v)) for v in values])
+        else:
+            columns.append([None if pd.isna(v) else str(v) for v in frame[name]])
+    return list(zip(*columns))
+
+
+def write_sqlite(package: Package, path: Path) -> None:
+    if path.exists():
+        path.unlink()
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("BEGIN")
+        con.execute("PRAGMA defer_foreign_keys = ON")  # rows may point at later rows of their own table
+        for table in package.tables.values():
+            con.execute(create_table_sql(table))
+        for table in _dependency_order(package):
+            marks = ", ".join("?" for _ in table.fields)
+            con.executemany(f"INSERT INTO {_quote_ident(table.name)} VALUES ({marks})", _sql_values(table))
+        con.execute("COMMIT")
+        bad = con.execute("PRAGMA foreign_key_check").fetchall()
+        if bad:
+            raise PackageError(f"SQLite foreign key check failed: {bad[:5]}")
+    finally:
+        con.close()
+
+
+def _dependency_order(package: Package) -> list[Table]:
+    """Referenced tables first, so that rows are inserted with foreign keys enforced."""
+    done: list[str] = []
+
+    def visit(name: str, seen: tuple = ()) -> None:
+        if name in done or name in seen:
+            return
+        for fk in package[name].foreign_keys:
+            target = fk["reference"].get("resource") or name
+            if target != name:
+                visit(target, seen + (name,))
+        done.append(name)
+
+    for name in package.tables:
+        visit(name)
+    return [package[n] for n in done]
+
+
+def write_parquet(table: Table, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = typed_frame(table).loc[canonical_frame(table).index].reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+
+
+def flat_csv(package: Package) -> bytes:
+    """One row per entry, with its jurisdiction's name, organizations and roles, topics and first source."""
+    entries = canonical_frame(package["entries"])
+    jur = package["jurisdictions"].frame.set_index("jurisdiction_id")["name"]
+    orgs = package["organizations"].frame.set_index("organization_id")["name"]
+    eo = canonical_frame(package["entry_organizations"])
+    roles = (eo.assign(label=eo["organization_id"].map(orgs).fillna(eo["organization_id"]) + " (" + eo["role"] + ")")
+             .groupby("entry_id")["label"].agg("; ".join))
+    topics = canonical_frame(package["entry_topics"]).groupby("entry_id")["topic_id"].agg("; ".join)
+    es = canonical_frame(package["entry_sources"])
+    sources = package["sources"].frame.set_index("source_id")
+    first = es.groupby("entry_id")["source_id"].first()
+    flat = pd.DataFrame({
+        "entry_id": entries["entry_id"], "title": entries["title"], "title_local": entries["title_local"],
+        "kind": entries["kind"], "jurisdiction_id": entries["jurisdiction_id"],
+        "jurisdiction_name": entries["jurisdiction_id"].map(jur), "date": entries["date"],
+        "date_precision": entries["date_precision"], "status": entries["status"],
+        "document_number": entries["document_number"], "organizations": entries["entry_id"].map(roles),
+        "topics": entries["entry_id"].map(topics), "first_source_id": entries["entry_id"].map(first),
+        "first_source_title": entries["entry_id"].map(first).map(sources["title"]),
+        "first_source_url": entries["entry_id"].map(first).map(sources["url"]),
+        "summary": entries["summary"], "url": entries["url"],
+    })
+    buffer = io.StringIO()
+    flat.to_csv(buffer, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, na_rep="")
+    return buffer.getvalue().encode("utf-8")

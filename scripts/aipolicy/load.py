@@ -1,0 +1,111 @@
+"""Load the atlas into pandas, typed from the schemas: the working tree or any released version.
+
+Only pandas and pyarrow are needed here (and pooch for downloads): importing `aipolicy` to
+load data never imports frictionless or pandera.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import fieldtypes
+from .package import Package, PackageError, read_package
+
+REGISTRY = Path(__file__).with_name("releases.json")
+
+
+def typed_frame(table) -> pd.DataFrame:
+    frame = table.frame
+    columns = {name: fieldtypes.typed_column(frame[name], field) for name, field in table.fields.items()}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+
+
+def typed_tables(package: Package) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, table in package.tables.items():
+        if table.frame is None:
+            problem = next(iter(table.problems), None)
+            raise PackageError(problem.text() if problem else f"{table.path}: cannot be read")
+        out[name] = typed_frame(table)
+    return out
+
+
+def releases() -> dict[str, dict]:
+    """The registry of released versions: their artifact, address and sha256."""
+    if not REGISTRY.is_file():
+        return {}
+    return json.loads(REGISTRY.read_text(encoding="utf-8"))
+
+
+def _release_dir(version: str, cache: Path | None = None) -> Path:
+    known = releases()
+    if version not in known:
+        listed = ", ".join(sorted(known)) or "none yet"
+        raise PackageError(f"version {version!r} is not a released version of the atlas (released: {listed})")
+    release = known[version]
+    import pooch
+
+    cache = Path(cache) if cache else Path(pooch.os_cache("aipolicy"))
+    try:
+        path = pooch.retrieve(release["url"], known_hash=f"sha256:{release['sha256']}", fname=release["zip"], path=cache, progressbar=False)
+    except ValueError as exc:  # pooch reports a hash mismatch as ValueError and deletes the file
+        raise PackageError(f"download of version {version} failed its sha256 check; nothing was loaded ({exc})") from None
+    except Exception as exc:  # network errors, HTTP errors
+        raise PackageError(f"download of version {version} from {release['url']} failed: {exc}") from None
+    target = cache / f"ai-policy-atlas-{version}"
+    if not (target / "datapackage.json").is_file():
+        _extract(Path(path), target, release["sha256"])
+    return target
+
+
+def _extract(zip_path: Path, target: Path, sha256: str) -> None:
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    if digest != sha256:
+        zip_path.unlink(missing_ok=True)
+        raise PackageError(f"{zip_path.name}: sha256 {digest} does not match the registry ({sha256}); the file was removed")
+    tmp = target.with_name(target.name + ".partial")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            prefix = archive.namelist()[0].split("/")[0] + "/"
+            for member in archive.infolist():
+                name = member.filename[len(prefix):] if member.filename.startswith(prefix) else member.filename
+                if not name or name.endswith("/") or ".." in Path(name).parts or name.startswith("/"):
+                    continue
+                dest = tmp / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(archive.read(member))
+    except zipfile.BadZipFile as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise PackageError(f"{zip_path.name}: not a readable zip file ({exc})") from None
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def _package(version: str | None, path: str | Path | None, tables: list[str] | None = None, cache: Path | None = None) -> Package:
+    if version is not None and path is not None:
+        raise ValueError("give either version or path, not both")
+    root = _release_dir(version, cache) if version is not None else path
+    if root is None:
+        here = Path(__file__).resolve().parents[2]
+        root = here if (here / "datapackage.json").is_file() else None
+    return read_package(root, strict=False, tables=tables)
+
+
+def load(version: str | None = None, path: str | Path | None = None, *, cache: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Every table as a typed DataFrame: from `path`, a released `version`, or the package this module sits in."""
+    return typed_tables(_package(version, path, cache=Path(cache) if cache else None))
+
+
+def load_table(name: str, version: str | None = None, path: str | Path | None = None, *, cache: str | Path | None = None) -> pd.DataFrame:
+    """One table as a typed DataFrame."""
+    package = _package(version, path, tables=[name], cache=Path(cache) if cache else None)
+    if name not in package.tables:
+        raise PackageError(f"no table {name!r} in the package")
+    return typed_tables(package)[name]
