@@ -79,6 +79,31 @@ def _package_at(root, ref: str, tables=None):
     return read_package(checkout(root, ref), strict=False, tables=tables)
 
 
+def cmd_diff(args) -> int:
+    from .diff import diff_packages, render
+    from .gitio import checkout
+    from .package import find_root, read_package
+
+    root = find_root(args.path)
+    old = read_package(checkout(root, args.old), strict=False)
+    new = read_package(root if args.new == "WORKTREE" else checkout(root, args.new), strict=False)
+    sys.stdout.write(render(diff_packages(old, new), args.format, args.old, args.new))
+    return EXIT_OK
+
+
+def cmd_release(args) -> int:
+    from .release import ReleaseRefused, release
+
+    try:
+        result = release(args.path, args.version)
+    except ReleaseRefused as exc:
+        print(f"release refused: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"released {result['version']} ({result['date']}): artifacts in {result['dist']}")
+    print(f"next: git commit -am 'Release {result['version']}' && git tag v{result['version']} (see RELEASING.md)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aipolicy", description="Validate, format, release, cite and load the AI Policy Atlas.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -99,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entry", default=None, help="an entry_id, to cite that entry")
     p.add_argument("--format", choices=["bibtex", "biblatex", "text", "cff"], default="bibtex")
     p.set_defaults(func=cmd_cite)
+
+    p = sub.add_parser("diff", help="rows added, removed and changed between two versions (git refs or release zips)")
+    p.add_argument("old", help="a git ref (v1.0.0, main, a commit) or a release zip")
+    p.add_argument("new", nargs="?", default="WORKTREE", help="a git ref or release zip (default: the working tree)")
+    p.add_argument("--path", default=None, help="the package folder (default: the one holding the working directory)")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("release", help="check the bump against the diff, set the version everywhere, and build")
+    p.add_argument("version", help="the new version X.Y.Z")
+    p.add_argument("--path", default=None)
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)

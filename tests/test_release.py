@@ -1,0 +1,136 @@
+"""`aipolicy diff` and `aipolicy release` in temporary Git repositories."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from aipolicy.canonical import fmt
+from aipolicy.package import read_package
+from aipolicy.release import ReleaseRefused, release
+from conftest import make_package, run_cli
+
+
+def git(root, *args):
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin", "HOME": str(root)})
+
+
+@pytest.fixture
+def repo(tmp_path):
+    pkg = make_package(tmp_path / "repo")
+    (pkg.root / ".gitignore").write_text("dist/\n")
+    git(pkg.root, "init", "-q", "-b", "main")
+    git(pkg.root, "add", "-A")
+    git(pkg.root, "commit", "-qm", "start")
+    return pkg
+
+
+def commit(pkg, message="change"):
+    changed, problems = fmt(read_package(pkg.root))
+    assert not problems
+    git(pkg.root, "add", "-A")
+    git(pkg.root, "commit", "-qm", message)
+
+
+def first_release(pkg):
+    release(pkg.root, "1.0.0")
+    commit(pkg, "Release 1.0.0")
+    git(pkg.root, "tag", "v1.0.0")
+
+
+def test_diff_lists_exactly_the_changed_rows_and_cells(repo):
+    line = repo.find_line("topics", "industrial-policy")
+    repo.set_cell("topics", line, "label", "Industry policy")
+    repo.append("topics", "zz-new,New topic,A topic added for the test.,")
+    gone = repo.find_line("entry_topics", "cn-bj-2018-mentougou-ai-park,digital")
+    lines = repo.lines("entry_topics"); removed = lines.pop(gone - 1)
+    repo.write("data/entry_topics.csv", "\n".join(lines))
+    commit(repo)
+    result = run_cli("diff", "HEAD~1", "HEAD", "--path", str(repo.root), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["level"] == "minor"
+    assert report["tables"]["topics"] == {"added": ["zz-new"], "removed": [],
+                                          "changed": [{"key": "industrial-policy", "column": "label", "old": "Industrial policy", "new": "Industry policy"}]}
+    assert report["tables"]["entry_topics"] == {"added": [], "removed": ["/".join(removed.split(","))], "changed": []}
+    assert set(report["tables"]) == {"topics", "entry_topics"}
+
+
+def test_diff_markdown_for_a_pull_request(repo):
+    line = repo.find_line("topics", "industrial-policy")
+    repo.set_cell("topics", line, "label", "Industry `policy` | <b>")
+    commit(repo)
+    result = run_cli("diff", "HEAD~1", "--path", str(repo.root), "--format", "markdown")
+    assert "| `topics` | 0 | 0 | 1 |" in result.stdout
+    assert "`industrial-policy` label: `Industrial policy` → `Industry 'policy' \\| <b>`" in result.stdout
+
+
+def test_first_release_sets_the_version_everywhere_and_builds(repo):
+    first_release(repo)
+    assert json.loads(repo.read("datapackage.json"))["version"] == "1.0.0"
+    assert "version: 1.0.0" in repo.read("CITATION.cff")
+    assert "## [1.0.0] - " in repo.read("CHANGELOG.md") and "## [Unreleased]" in repo.read("CHANGELOG.md")
+    registry = json.loads(repo.read("scripts/aipolicy/releases.json"))
+    assert registry["1.0.0"]["zip"] == "ai-policy-atlas-1.0.0.zip" and len(registry["1.0.0"]["sha256"]) == 64
+    assert run_cli("validate", str(repo.root)).returncode == 0
+
+
+def test_release_refuses_a_dirty_tree(repo):
+    repo.write("notes.txt", "uncommitted")
+    with pytest.raises(ReleaseRefused, match="uncommitted"):
+        release(repo.root, "1.0.0")
+
+
+@pytest.mark.parametrize("version, reason", [("1.0", "not a SemVer"), ("v1.0.0", "not a SemVer"), ("0.0.9", "does not come after")])
+def test_release_refuses_bad_versions(repo, version, reason):
+    with pytest.raises(ReleaseRefused, match=reason):
+        release(repo.root, version)
+
+
+def test_release_refuses_a_bump_that_does_not_match_the_diff(repo):
+    first_release(repo)
+    line = repo.find_line("topics", "industrial-policy")
+    repo.set_cell("topics", line, "label", "Industry policy")
+    commit(repo)
+    with pytest.raises(ReleaseRefused, match="need a minor version bump"):
+        release(repo.root, "1.0.1")
+    result = run_cli("release", "2.0.0", "--path", str(repo.root))
+    assert result.returncode == 1 and "need a minor version bump" in result.stderr
+    release(repo.root, "1.1.0")
+
+
+def test_patch_release_only_when_every_csv_is_unchanged(repo):
+    first_release(repo)
+    repo.write("README.md", repo.read("README.md") + "\nMore documentation.\n")
+    commit(repo)
+    with pytest.raises(ReleaseRefused, match="need a patch"):
+        release(repo.root, "1.1.0")
+    release(repo.root, "1.0.1")
+
+
+def test_release_refuses_a_released_id_that_vanished(repo):
+    repo.append("topics", "zz-temporary,Temporary,A topic that will be withdrawn.,")
+    commit(repo)
+    first_release(repo)
+    line = repo.find_line("topics", "zz-temporary")
+    lines = repo.lines("topics"); del lines[line - 1]
+    repo.write("data/topics.csv", "\n".join(lines))
+    commit(repo)
+    with pytest.raises(ReleaseRefused, match="'zz-temporary' was released but is missing"):
+        release(repo.root, "1.1.0")
+    repo.append("retired", "topics,zz-temporary,1.1.0,Withdrawn for the test.,")
+    commit(repo)
+    release(repo.root, "1.1.0")
+
+
+def test_release_refuses_a_retired_id_that_came_back(repo):
+    repo.append("retired", "topics,old-topic,0.1.0,Withdrawn before the test.,")
+    commit(repo)
+    first_release(repo)
+    repo.append("topics", "old-topic,Old topic,Back again.,")
+    commit(repo)
+    with pytest.raises(ReleaseRefused, match="'old-topic' is retired but present again"):
+        release(repo.root, "1.1.0")
