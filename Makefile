@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all validate fmt test bench clean
+.PHONY: all validate build fmt test bench clean
 
-all: validate
+all: validate build
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 validate: $(STAMP)
 	$(BIN)/aipolicy validate
+
+build: $(STAMP)
+	$(BIN)/aipolicy build
 
 fmt: $(STAMP)
 	$(BIN)/aipolicy fmt

@@ -47,7 +47,8 @@ def test_frictionless_validates_the_live_package_on_its_own():
 def test_homepage_is_kept_in_one_place():
     descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
-    assert citation["url"] == descriptor["homepage"] == citation["repository"]
+    assert citation["url"] == descriptor["homepage"]
+    assert descriptor["id"] == citation["repository"]
     assert citation["title"] == descriptor["title"]
 
 
