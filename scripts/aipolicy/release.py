@@ -103,7 +103,8 @@ def set_version(root: Path, version: str, date: str, summary: str) -> None:
         raise ReleaseRefused("CHANGELOG.md has no '## [Unreleased]' section to turn into the release")
     head, rest = log.split("## [Unreleased]", 1)
     notes, sep, older = rest.partition("\n## [")
-    section = f"## [Unreleased]\n\n## [{version}] - {date}\n{notes.rstrip()}\n\n### Data changes\n\n{summary}\n"
+    notes = notes.strip()
+    section = f"## [Unreleased]\n\n## [{version}] - {date}\n\n" + (f"{notes}\n\n" if notes else "") + f"### Data changes\n\n{summary}\n"
     (root / CHANGELOG).write_text(head + section + ("\n## [" + older if sep else ""), encoding="utf-8")
 
 
