@@ -13,13 +13,16 @@ import zipfile
 
 import pandas as pd
 import pytest
+import yaml
 
 from aipolicy.build import BuildRefused, build
 from aipolicy.canonical import fmt
 from aipolicy.load import load
 from aipolicy.package import read_package
-from conftest import Pkg, make_package, run_cli
+from conftest import ROOT, Pkg, make_package, run_cli
 
+VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
+NAME = f"ai-policy-atlas-{VERSION}"
 IN_CI = bool(os.environ.get("CI"))  # CI installs every tool: nothing is skipped there
 HOSTILE_TITLE = "Costs & 100% of #1 {braces} } under_score \\ 人工智能 café \"quoted\""
 HOSTILE_URL = "https://example.org/a%20b?x=1&y=2#frag_1"
@@ -63,23 +66,24 @@ def test_sha256sums_match_every_artifact(built):
 
 def test_zip_holds_the_package_with_hashes(built):
     pkg, dist = built
-    archive = zipfile.ZipFile(dist / "ai-policy-atlas-0.1.0.zip")
+    archive = zipfile.ZipFile(dist / f"{NAME}.zip")
     names = set(archive.namelist())
     for member in ["datapackage.json", "data/entries.csv", "schemas/entries.schema.json", "README.md", "LICENSE",
-                   "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", "ai-policy-atlas-0.1.0.bib"]:
-        assert f"ai-policy-atlas-0.1.0/{member}" in names
-    descriptor = json.loads(archive.read("ai-policy-atlas-0.1.0/datapackage.json"))
+                   "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", f"{NAME}.bib"]:
+        assert f"{NAME}/{member}" in names
+    descriptor = json.loads(archive.read(f"{NAME}/datapackage.json"))
     for resource in descriptor["resources"]:
-        data = archive.read(f"ai-policy-atlas-0.1.0/{resource['path']}")
+        data = archive.read(f"{NAME}/{resource['path']}")
         assert resource["bytes"] == len(data)
         assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
         assert data == pkg.path(resource["path"]).read_bytes()
-    assert {i.date_time for i in archive.infolist()} == {(2026, 11, 25, 0, 0, 0)}
+    released = yaml.safe_load(pkg.read("CITATION.cff"))["date-released"]
+    assert {i.date_time for i in archive.infolist()} == {(released.year, released.month, released.day, 0, 0, 0)}
 
 
 def test_sqlite_declares_keys_and_holds_every_cell(built):
     pkg, dist = built
-    con = sqlite3.connect(dist / "ai-policy-atlas-0.1.0.sqlite")
+    con = sqlite3.connect(dist / f"{NAME}.sqlite")
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     assert "FOREIGN KEY" in con.execute("SELECT sql FROM sqlite_master WHERE name='entry_dates'").fetchone()[0]
     for path in sorted(pkg.path("data").glob("*.csv")):
@@ -102,14 +106,14 @@ def test_parquet_holds_the_typed_tables(built):
     pkg, dist = built
     tables = load(path=pkg.root)
     for name, frame in tables.items():
-        parquet = pd.read_parquet(dist / f"ai-policy-atlas-0.1.0.{name}.parquet")
+        parquet = pd.read_parquet(dist / f"{NAME}.{name}.parquet")
         assert list(parquet.columns) == list(frame.columns)
         pd.testing.assert_frame_equal(parquet.astype(str), frame.astype(str), check_dtype=False)
 
 
 def test_flat_csv_has_one_row_per_entry(built):
     pkg, dist = built
-    flat = pd.read_csv(dist / "ai-policy-atlas-0.1.0.entries-flat.csv", dtype=str, keep_default_na=False)
+    flat = pd.read_csv(dist / f"{NAME}.entries-flat.csv", dtype=str, keep_default_na=False)
     entries = pd.read_csv(pkg.path("data/entries.csv"), dtype=str, keep_default_na=False)
     assert flat["entry_id"].tolist() == entries["entry_id"].tolist()
     assert flat["jurisdiction_name"].str.len().min() > 0
@@ -130,7 +134,7 @@ def test_build_refuses_invalid_data_and_leaves_dist_alone(tmp_path):
 @pytest.mark.skipif(shutil.which("bibtex") is None and not IN_CI, reason="needs TeX Live's bibtex (.ci/run installs it)")
 def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path):
     _, dist = built
-    shutil.copy(dist / "ai-policy-atlas-0.1.0.bib", tmp_path / "refs.bib")
+    shutil.copy(dist / f"{NAME}.bib", tmp_path / "refs.bib")
     (tmp_path / "doc.aux").write_text("\\relax\n\\citation{*}\n\\bibstyle{plain}\n\\bibdata{refs}\n")
     result = subprocess.run(["bibtex", "doc"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     log = (tmp_path / "doc.blg").read_text(errors="replace")
@@ -143,7 +147,7 @@ def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path)
 @pytest.mark.skipif((shutil.which("biber") is None or shutil.which("lualatex") is None) and not IN_CI, reason="needs biber and LuaLaTeX (.ci/run installs them)")
 def test_biblatex_file_compiles_without_warnings_with_biber(built, tmp_path):
     _, dist = built
-    shutil.copy(dist / "ai-policy-atlas-0.1.0.biblatex.bib", tmp_path / "refs.bib")
+    shutil.copy(dist / f"{NAME}.biblatex.bib", tmp_path / "refs.bib")
     (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage[backend=biber]{biblatex}\n\\addbibresource{refs.bib}\n"
                                       "\\begin{document}\n\\nocite{*}\n\\printbibliography\n\\end{document}\n")
     subprocess.run(["lualatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path, capture_output=True, timeout=300)
@@ -153,13 +157,13 @@ def test_biblatex_file_compiles_without_warnings_with_biber(built, tmp_path):
     assert "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout
     bbl = (tmp_path / "doc.bbl").read_text(encoding="utf-8")
     assert HOSTILE_URL in bbl  # URLs reach biblatex untouched
-    assert "\\entry{ai-policy-atlas-0.1.0}{dataset}" in bbl
-    assert "{Institute of Automation, Chinese Academy of Sciences}" in (dist / "ai-policy-atlas-0.1.0.biblatex.bib").read_text()
+    assert f"\\entry{{{NAME}}}{{dataset}}" in bbl
+    assert "{Institute of Automation, Chinese Academy of Sciences}" in (dist / f"{NAME}.biblatex.bib").read_text()
 
 
 def test_bibtex_keeps_urls_and_dois_intact(built):
     _, dist = built
-    text = (dist / "ai-policy-atlas-0.1.0.bib").read_text(encoding="utf-8")
+    text = (dist / f"{NAME}.bib").read_text(encoding="utf-8")
     assert f'url = "{HOSTILE_URL}"' in text
     assert 'doi = "10.1000/xyz_123%"' in text
     assert "\\textbraceleft{}braces\\textbraceright{}" in text
@@ -168,12 +172,12 @@ def test_bibtex_keeps_urls_and_dois_intact(built):
 def test_cite_an_entry_at_the_current_version(pkg):
     result = run_cli("cite", str(pkg.root), "--entry", "cn-2017-new-generation-ai-development-plan", "--format", "text")
     assert result.returncode == 0, result.stderr
-    assert "Version 0.1.0" in result.stdout
+    assert f"Version {VERSION}" in result.stdout
     assert "/entries/cn-2017-new-generation-ai-development-plan/" in result.stdout
 
 
-@pytest.mark.parametrize("fmt, marker", [("bibtex", "@misc{ai-policy-atlas-0.1.0"), ("biblatex", "@dataset{ai-policy-atlas-0.1.0"),
-                                         ("text", "AI Policy Atlas (Version 0.1.0) [Data set]"), ("cff", "cff-version: 1.2.0")])
+@pytest.mark.parametrize("fmt, marker", [("bibtex", "@misc{" + NAME), ("biblatex", "@dataset{" + NAME),
+                                         ("text", f"AI Policy Atlas (Version {VERSION}) [Data set]"), ("cff", "cff-version: 1.2.0")])
 def test_cite_the_dataset_in_every_format(pkg, fmt, marker):
     result = run_cli("cite", str(pkg.root), "--format", fmt)
     assert result.returncode == 0 and marker in result.stdout, result.stdout + result.stderr

@@ -8,7 +8,7 @@ import pytest
 
 from aipolicy.canonical import fmt
 from aipolicy.package import read_package
-from aipolicy.release import ReleaseRefused, release
+from aipolicy.release import ReleaseRefused, release, set_version
 from conftest import make_package, run_cli
 
 
@@ -21,6 +21,7 @@ def git(root, *args):
 @pytest.fixture
 def repo(tmp_path):
     pkg = make_package(tmp_path / "repo")
+    set_version(pkg.root, "0.1.0", "2026-01-01", "Start of the test history.")  # a version before every release made here
     (pkg.root / ".gitignore").write_text("dist/\n")
     git(pkg.root, "init", "-q", "-b", "main")
     git(pkg.root, "add", "-A")

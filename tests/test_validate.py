@@ -351,3 +351,17 @@ def test_missing_descriptor_exits_2_with_a_message(tmp_path):
     result = run_cli("validate", str(tmp_path))
     assert result.returncode == 2
     assert "datapackage.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_event_may_repeat_on_different_dates(pkg):
+    line = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,published")
+    row = pkg.lines("entry_dates")[line - 1]
+    pkg.append("entry_dates", row.replace("2017-07-20", "2017-07-21"))
+    from aipolicy.canonical import fmt
+    from aipolicy.package import read_package
+
+    fmt(read_package(pkg.root))
+    assert [p.text() for p in problems_of(pkg)] == []
+    pkg.append("entry_dates", row)
+    fmt_result = fmt(read_package(pkg.root))
+    assert any(p.rule == "primary-key" for p in problems_of(pkg))

@@ -23,7 +23,7 @@ LIFECYCLE_ORDER = [
     ("proposed", "adopted"), ("proposed", "in-force"), ("adopted", "in-force"), ("signed", "published"),
     ("signed", "in-force"), ("published", "in-force"), ("promulgated", "in-force"), ("in-force", "repealed"),
     ("adopted", "repealed"), ("published", "repealed"), ("published-online", "published-print"),
-    ("started", "ended"), ("launched", "ended"), ("filed", "accepted"), ("filed", "ruled"), ("accepted", "ruled"),
+    ("in-force", "applies"), ("adopted", "applies"), ("started", "ended"), ("launched", "ended"), ("filed", "accepted"), ("filed", "ruled"), ("accepted", "ruled"),
 ]
 # Figures that may lie in the future: targets and plans.
 FUTURE_BASIS = {"target", "planned"}
@@ -136,7 +136,7 @@ def lifecycles_are_in_order(ctx: Context):
         end = _period_end(start, df["date_precision"])
         fine = pd.Series(True, index=df.index)
         frame = pd.DataFrame({"entry": df["entry_id"], "event": df["event"], "start": start, "end": end})
-        first = frame.dropna().drop_duplicates(subset=["entry", "event"]).set_index(["entry", "event"])["start"]
+        first = frame.dropna().groupby(["entry", "event"])["start"].min()  # an event may occur on several dates
         for before, after in LIFECYCLE_ORDER:  # the later event is the one flagged
             later = frame["event"] == after
             if not later.any():
