@@ -227,11 +227,24 @@ def test_date_in_the_future(pkg):
     assert_problem(pkg, "data/entries.csv", line, col, "future-date")
 
 
-def test_target_figures_may_lie_in_the_future(pkg):
+def test_target_dates_may_lie_in_the_future(pkg):
+    col = pkg.set_cell("figures", 2, "target_date", "2999-01-01")
+    pkg.set_cell("figures", 2, "target_date_precision", "year")
+    pkg.set_cell("figures", 2, "basis", "target")
+    assert not [p.text() for p in problems_of(pkg) if p.line == 2]
+
+
+def test_as_of_may_not_lie_in_the_future(pkg):
     col = pkg.set_cell("figures", 2, "as_of", "2999-01-01")
     pkg.set_cell("figures", 2, "as_of_precision", "year")
-    pkg.set_cell("figures", 2, "basis", "target")
-    assert not [p for p in problems_of(pkg) if p.line == 2 and p.column == col]
+    assert_problem(pkg, "data/figures.csv", 2, col, "future-date")
+
+
+def test_only_targets_have_target_dates(pkg):
+    col = pkg.set_cell("figures", 2, "target_date", "2020-01-01")
+    pkg.set_cell("figures", 2, "target_date_precision", "year")
+    pkg.set_cell("figures", 2, "basis", "actual")
+    assert_problem(pkg, "data/figures.csv", 2, col, "target-date")
 
 
 def test_date_that_disagrees_with_its_precision(pkg):

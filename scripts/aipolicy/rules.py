@@ -25,8 +25,8 @@ LIFECYCLE_ORDER = [
     ("adopted", "repealed"), ("published", "repealed"), ("published-online", "published-print"),
     ("in-force", "applies"), ("adopted", "applies"), ("started", "ended"), ("launched", "ended"), ("filed", "accepted"), ("filed", "ruled"), ("accepted", "ruled"),
 ]
-# Figures that may lie in the future: targets and plans.
-FUTURE_BASIS = {"target", "planned"}
+# Dates that may lie in the future: the date a target is to be reached.
+FUTURE_ALLOWED = {"target_date"}
 FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -82,15 +82,12 @@ def dates_are_not_in_the_future(ctx: Context):
         if table.frame is None:
             continue
         for column, field in table.fields.items():
-            if field.get("type") != "date":
+            if field.get("type") != "date" or column in FUTURE_ALLOWED:
                 continue
 
             def ok(df, n=name, c=column):
                 values = ctx.parsed(n, c)[0]
-                fine = (values <= now) | values.isna()
-                if "basis" in df.columns:
-                    fine |= df["basis"].isin(FUTURE_BASIS)
-                return fine
+                return (values <= now) | values.isna()
 
             yield Spec(name, column, "future-date", ok, lambda v, c=column: f"{c} {quote(v)} is in the future",
                        "record only what has happened; a planned date belongs in the summary or a target figure")
@@ -280,6 +277,15 @@ def titles_are_unique_per_jurisdiction(ctx: Context):
                lambda df: ~df.duplicated(subset=["jurisdiction_id", "title"], keep="first") | df["title"].isna(),
                lambda v: f"title {quote(v)} is already used by another entry of the same jurisdiction",
                "make the titles distinct (add the year or the issuer), or merge the entries")
+
+
+@rule
+def only_targets_have_target_dates(ctx: Context):
+    if not _readable(ctx, "figures"):
+        return
+    yield Spec("figures", "target_date", "target-date", lambda df: df["target_date"].isna() | df["basis"].isin(["target", "planned"]),
+               lambda v: f"target_date {quote(v)} is given for a figure whose basis is not target or planned",
+               "set basis to target or planned, or move the date to as_of")
 
 
 @rule
