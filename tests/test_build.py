@@ -17,7 +17,7 @@ import yaml
 
 from aipolicy.build import BuildRefused, build
 from aipolicy.canonical import fmt
-from aipolicy.load import load
+from aipolicy.loader import load
 from aipolicy.package import read_package
 from conftest import ROOT, Pkg, make_package, run_cli
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import bibtex, cite
 from .canonical import canonical_bytes, canonical_frame
-from .load import typed_frame
+from .loader import typed_frame
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem
 

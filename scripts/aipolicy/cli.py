@@ -55,7 +55,7 @@ def cmd_cite(args) -> int:
     package = read_package(args.path, strict=False, tables=["entries"])
     meta = cite.dataset_meta(package.root, package.descriptor)
     if args.version and args.version != meta.version:
-        from .load import releases
+        from .loader import releases
 
         known = releases()
         if args.version not in known:
