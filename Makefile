@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all validate build fmt test bench clean
+.PHONY: all validate build docs fmt test bench clean
 
-all: validate build
+all: validate build docs
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ validate: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/aipolicy build
+
+docs: $(STAMP)
+	$(BIN)/aipolicy docs
 
 fmt: $(STAMP)
 	$(BIN)/aipolicy fmt

@@ -104,6 +104,15 @@ def cmd_release(args) -> int:
     return EXIT_OK
 
 
+def cmd_docs(args) -> int:
+    from .site import build_site
+
+    count, site = build_site(args.path)
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    print(f"built {count} generated pages into {site} ({size / 1e6:.1f} MB)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aipolicy", description="Validate, format, release, cite and load the AI Policy Atlas.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -136,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", help="the new version X.Y.Z")
     p.add_argument("--path", default=None)
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("docs", help="generate the data pages and build the documentation site with mkdocs --strict")
+    p.add_argument("path", nargs="?", default=None)
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)
