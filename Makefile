@@ -33,3 +33,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf dist site bench docs/generated
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py

@@ -378,3 +378,20 @@ def test_an_event_may_repeat_on_different_dates(pkg):
     pkg.append("entry_dates", row)
     fmt_result = fmt(read_package(pkg.root))
     assert any(p.rule == "primary-key" for p in problems_of(pkg))
+
+
+def test_fast_serialisation_matches_the_csv_module():
+    """The canonical writer (Polars) quotes exactly as Python's csv module with QUOTE_MINIMAL."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from aipolicy.fastops import csv_body
+
+    rows = [["plain", "with, comma", 'with "quote"', " spaced ", "", "中文, é", "x" * 300, "'single'", "a;b", "#hash"],
+            ["", "", "", "", "", "", "", "", "", "end"]]
+    frame = pd.DataFrame(rows, dtype="str").replace({"": None})
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows(rows)
+    assert csv_body(frame) == expected.getvalue().encode("utf-8")

@@ -11,8 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .fastops import csv_body
 from .package import Package, Table
 from .problems import Problem
 
@@ -28,11 +30,7 @@ def canonical_frame(table: Table) -> pd.DataFrame:
 
 
 def canonical_bytes(table: Table) -> bytes:
-    frame = canonical_frame(table)
-    buffer = io.StringIO()
-    buffer.write(_header_line(table.field_names))
-    frame.to_csv(buffer, index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, na_rep="")
-    return buffer.getvalue().encode("utf-8")
+    return _header_line(table.field_names).encode("utf-8") + csv_body(canonical_frame(table))
 
 
 def _header_line(names: list[str]) -> str:
@@ -46,12 +44,21 @@ def canonical_problems(package: Package) -> list[Problem]:
     for table in package.tables.values():
         if table.frame is None or table.problems:
             continue
-        current = (package.root / table.path).read_bytes()
-        wanted = canonical_bytes(table)
-        if current != wanted:
+        if table.verbatim and table.field_names == table.header:
+            # The file is exactly the minimal-quoting serialisation of its rows, so it is
+            # canonical if and only if the rows are in primary-key order.
+            order = canonical_frame(table).index
+            if (order == pd.RangeIndex(len(order))).all():
+                continue
+            line = int(table.lines[int(np.argmax(order != pd.RangeIndex(len(order))))])
+        else:
+            current = (package.root / table.path).read_bytes()
+            wanted = canonical_bytes(table)
+            if current == wanted:
+                continue
             line = _first_difference(current, wanted)
-            problems.append(Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, minimal quoting, LF line ends)",
-                                    "canonical", "run `aipolicy fmt` to rewrite it; no value changes"))
+        problems.append(Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, minimal quoting, LF line ends)",
+                                "canonical", "run `aipolicy fmt` to rewrite it; no value changes"))
     return problems
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import fieldtypes
 from .package import Package, Table
+from .fastops import isin
 from .problems import Problem, quote
 
 
@@ -53,7 +54,14 @@ class Context:
         frame = self.frame(name)
         if frame is None or column not in frame:
             return pd.Series([], dtype="str")
-        return frame[column].dropna().drop_duplicates()
+        key = ("values", name, column)
+        if key not in self._parsed:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            unique = pc.unique(pc.drop_null(pa.array(frame[column].array, type=pa.string())))
+            self._parsed[key] = pd.Series(unique.to_pylist() if len(unique) < 1000 else unique.to_pandas(), dtype="str")  # type: ignore[assignment]
+        return self._parsed[key]  # type: ignore[return-value]
 
 
 def schema_specs(table: Table, ctx: Context) -> list[Spec]:
@@ -82,7 +90,7 @@ def _field_specs(table: Table, ctx: Context, name: str, field: dict) -> list[Spe
     if "enum" in c:
         allowed = list(c["enum"])
         shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
-        specs.append(Spec(t, name, "enum", lambda df, n=name, a=allowed: df[n].isin(a) | df[n].isna(), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
+        specs.append(Spec(t, name, "enum", lambda df, n=name, a=allowed: isin(df[n], a) | df[n].isna(), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
     if "pattern" in c:
         pattern = c["pattern"]
         specs.append(Spec(t, name, "pattern", lambda df, n=name, p=pattern: df[n].isna() | df[n].str.fullmatch(p).fillna(False).astype(bool), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", _pattern_hint(name, pattern)))
@@ -133,7 +141,7 @@ def _foreign_key_spec(table: Table, ctx: Context, fk: dict) -> Spec | None:
     known = ctx.values(ref_table, ref_column)
 
     def ok(df: pd.DataFrame) -> pd.Series:
-        return df[column].isin(known) | df[column].isna()
+        return isin(df[column], known) | df[column].isna()
 
     def message(value: object) -> str:
         return f"{column} {quote(value)} is not a {ref_column} in {target.path}"

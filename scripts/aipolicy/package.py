@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .fastops import csv_matches
 from .problems import PackageError, Problem, quote
 
 DESCRIPTOR = "datapackage.json"
@@ -37,6 +38,7 @@ class Table:
     lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     problems: list[Problem] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    verbatim: bool = False  # the file is byte for byte the minimal-quoting serialisation of `frame`
 
     @property
     def field_names(self) -> list[str]:
@@ -136,10 +138,14 @@ def read_package(path: str | Path | None = None, *, strict: bool = True, tables:
             continue
         schema, schema_problems = _read_schema(root, resource)
         problems.extend(schema_problems)
-        table = Table(resource["name"], resource["path"], schema or {})
-        if schema is not None:
-            _read_rows(root, table, strict=strict)
-        out[table.name] = table
+        out[resource["name"]] = Table(resource["name"], resource["path"], schema or {})
+    # Tables are read in parallel: Arrow and Polars do the work outside the GIL.
+    from concurrent.futures import ThreadPoolExecutor
+
+    readable = [t for t in out.values() if t.schema]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in pool.map(lambda t: _read_rows(root, t, strict=strict), readable):
+            pass
     return Package(root, descriptor, out, problems)
 
 
@@ -182,42 +188,53 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
         return
     except OSError as exc:
         raise PackageError(f"{table.path}: cannot be read ({exc.strerror})") from None
-    if not raw.strip():
+    if not raw or raw.isspace():
         table.problems.append(Problem(table.path, 1, None, "the file is empty", "empty-file", f"the first line must be the header {','.join(table.field_names)}"))
         return
     if raw.startswith(BOM):
         table.problems.append(Problem(table.path, 1, 1, "the file starts with a UTF-8 byte order mark", "bom", "run `aipolicy fmt` (or save as UTF-8 without BOM)"))
         raw = raw[len(BOM):]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, col = _byte_location(raw, exc.start)
-        table.problems.append(Problem(table.path, line, col, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
-        return
-    if "\r" in text:
-        line = text.count("\n", 0, text.index("\r")) + 1
+    if b"\r" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\r")) + 1
         table.problems.append(Problem(table.path, line, None, "line ends with CR (Windows or old Mac line ending)", "line-ending", "run `aipolicy fmt` to use LF line ends"))
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    header_end = raw.find(b"\n") + 1 or len(raw)
+    try:
+        first_line = raw[:header_end].decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        table.problems.append(Problem(table.path, 1, exc.start + 1, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
+        return
     try:
         table.header = next(csv.reader([first_line], strict=True))
     except (csv.Error, StopIteration):
         table.header = first_line.split(",")
     if not _check_header(table):
         return
-    if strict:
-        lines, clean = _strict_pass(table, text, table.problems, None)
-        rows: list[list[str]] = []
-        if not clean:  # walk again, keeping the good rows, so that none is lost without a message
+    arrow = None
+    try:  # Arrow also checks that every byte is UTF-8
+        arrow = _fast_arrow(raw, table.header)
+    except Exception:  # the fast parser gave up; the strict walk below says why
+        arrow = None
+    # Fast proof of a well-formed file: write the parsed rows back with minimal quoting and
+    # compare. Only a file that differs is walked row by row, to say what is wrong where.
+    table.verbatim = strict and arrow is not None and not table.problems and csv_matches(arrow, memoryview(raw)[header_end:])
+    lines = None
+    frame = arrow.to_pandas() if arrow is not None else None
+    del arrow
+    if strict and not table.verbatim or frame is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line, col = _byte_location(raw, exc.start)
+            table.problems.append(Problem(table.path, line, col, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
+            return
+        lines, clean = _strict_pass(table, text, table.problems if strict else [], None)
+        if not clean or frame is None or len(frame) != len(lines):
+            rows: list[list[str]] = []  # walk again, keeping the good rows, so that none is lost without a message
             lines, _ = _strict_pass(table, text, [], rows)
-    else:
-        rows, lines, clean = None, None, True
-    if clean:
-        frame = _fast_frame(raw, table.header)
-        if lines is None:
-            lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    else:
-        frame = pd.DataFrame(rows, columns=table.header, dtype="str") if rows else pd.DataFrame({c: pd.Series([], dtype="str") for c in table.header})
-        frame = frame.replace({"": None}) if len(frame) else frame
+            frame = pd.DataFrame(rows, columns=table.header, dtype="str") if rows else pd.DataFrame({c: pd.Series([], dtype="str") for c in table.header})
+            frame = frame.replace({"": None}) if len(frame) else frame
+    if lines is None:
+        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
     if len(frame) == 0 and not table.schema.get("x-may-be-empty", False):
         table.problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
     table.frame = frame
@@ -293,16 +310,19 @@ def _strict_pass(table: Table, text: str, problems: list[Problem], rows: list[li
     return lines, clean
 
 
-def _fast_frame(raw: bytes, header: list[str]) -> pd.DataFrame:
+def _fast_arrow(raw: bytes, header: list[str]):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(
+    return pacsv.read_csv(
         pa.py_buffer(raw),
-        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header),
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={c: pa.string() for c in header}, null_values=[""],
             strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
-    return table.to_pandas()
+
+
+def _fast_frame(raw: bytes, header: list[str]) -> pd.DataFrame:
+    return _fast_arrow(raw, header).to_pandas()

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from .checks import Context, Spec
+from .fastops import isin
 from .problems import quote
 
 RULES: list[Callable[[Context], Iterator[Spec]]] = []
@@ -60,7 +61,7 @@ def every_entry_has_a_source(ctx: Context):
     if not _readable(ctx, "entries", "entry_sources"):
         return
     cited = ctx.values("entry_sources", "entry_id")
-    yield Spec("entries", "entry_id", "entry-has-source", lambda df: df["entry_id"].isin(cited) | df["entry_id"].isna(),
+    yield Spec("entries", "entry_id", "entry-has-source", lambda df: isin(df["entry_id"], cited) | df["entry_id"].isna(),
                lambda v: f"entry {quote(v)} cites no source", "add a row for it to data/entry_sources.csv")
 
 
@@ -70,7 +71,7 @@ def every_source_is_cited(ctx: Context):
         return
     citing = [("entry_sources", "source_id"), ("entry_dates", "source_id"), ("figures", "source_id"), ("organizations", "source_id")]
     cited = pd.concat([ctx.values(t, c) for t, c in citing if ctx.frame(t) is not None], ignore_index=True)
-    yield Spec("sources", "source_id", "source-cited", lambda df: df["source_id"].isin(cited) | df["source_id"].isna(),
+    yield Spec("sources", "source_id", "source-cited", lambda df: isin(df["source_id"], cited) | df["source_id"].isna(),
                lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                "cite it in data/entry_sources.csv, or remove it")
 
@@ -171,7 +172,7 @@ def currency_units_are_iso_4217(ctx: Context):
     def ok(df):
         unit = df["unit"]
         code = unit.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
-        return ~code | unit.isin(currencies)
+        return ~code | isin(unit, currencies)
 
     yield Spec("figures", "unit", "currency", ok, lambda v: f"unit {quote(v)} is not an ISO 4217 currency code",
                "use a code such as CNY, USD, EUR, GBP or JPY")
@@ -219,9 +220,9 @@ def jurisdiction_codes_are_iso(ctx: Context):
 
     def ok(df):
         jid, level = df["jurisdiction_id"], df["level"]
-        country = (level == "country") & ~jid.isin(codes["alpha2"])
-        subdivision = (level == "subdivision") & ~jid.isin(codes["subdivisions"])
-        other = level.isin(["supranational", "international"]) & jid.isin(codes["alpha2"])
+        country = (level == "country") & ~isin(jid, codes["alpha2"])
+        subdivision = (level == "subdivision") & ~isin(jid, codes["subdivisions"])
+        other = isin(level, ["supranational", "international"]) & isin(jid, codes["alpha2"])
         return ~(country | subdivision | other).fillna(False).astype(bool)
 
     yield Spec("jurisdictions", "jurisdiction_id", "jurisdiction-code", ok,
@@ -283,7 +284,7 @@ def titles_are_unique_per_jurisdiction(ctx: Context):
 def only_targets_have_target_dates(ctx: Context):
     if not _readable(ctx, "figures"):
         return
-    yield Spec("figures", "target_date", "target-date", lambda df: df["target_date"].isna() | df["basis"].isin(["target", "planned"]),
+    yield Spec("figures", "target_date", "target-date", lambda df: df["target_date"].isna() | isin(df["basis"], ["target", "planned"]),
                lambda v: f"target_date {quote(v)} is given for a figure whose basis is not target or planned",
                "set basis to target or planned, or move the date to as_of")
 

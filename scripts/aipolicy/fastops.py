@@ -1,0 +1,53 @@
+"""Column operations that pandas does slowly on Arrow-backed strings, done by Arrow or Polars.
+
+`Series.isin` on Arrow strings goes through Python lists, and `DataFrame.to_csv` through the
+csv module, row by row; these helpers keep both in C++/Rust so that validation and `fmt`
+scale to millions of rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def isin(values: pd.Series, allowed) -> pd.Series:
+    """Like `values.isin(allowed)`, with missing values False, computed by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.array if hasattr(values.array, "__arrow_array__") else values.astype("str"), type=pa.string())
+    allowed_array = pa.array(pd.Series(list(allowed) if not isinstance(allowed, pd.Series) else allowed, dtype="str").dropna().unique(), type=pa.string())
+    result = pc.fill_null(pc.is_in(array, value_set=allowed_array), False)
+    return pd.Series(np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool), index=values.index)
+
+
+def csv_body(frame) -> bytes:
+    """The rows of `frame` (a pandas DataFrame or an Arrow table; no header) as CSV with
+    minimal quoting, LF line ends and missing values as empty cells.
+
+    Byte-identical to Python's csv module with QUOTE_MINIMAL (the tests hold it to that).
+    """
+    import io
+
+    import polars as pl
+    import pyarrow as pa
+
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    if table.num_rows == 0:
+        return b""
+    table = table.cast(pa.schema([pa.field(name, pa.string()) for name in table.column_names]))
+    out = io.BytesIO()
+    pl.from_arrow(table).write_csv(out, include_header=False, quote_style="necessary", line_terminator="\n", null_value="")
+    return out.getvalue()
+
+
+def csv_matches(table, body: memoryview, chunk_rows: int = 100_000) -> bool:
+    """Whether `body` is exactly `csv_body(table)`, compared a slice of rows at a time so that
+    the serialisation of a large table never sits in memory whole."""
+    offset = 0
+    for start in range(0, max(table.num_rows, 1), chunk_rows):
+        part = csv_body(table.slice(start, chunk_rows))
+        if body[offset:offset + len(part)] != part:
+            return False
+        offset += len(part)
+    return offset == len(body)
