@@ -77,3 +77,26 @@ def test_descriptor_stays_within_what_frictionless_r_reads():
         schema = json.loads(path.read_text(encoding="utf-8"))
         for field in schema["fields"]:
             assert "categories" not in field and "missingValues" not in field, f"{path.name}: {field['name']}"
+
+
+@pytest.mark.parametrize("form", sorted((ROOT / ".github" / "ISSUE_TEMPLATE").glob("*.yml")), ids=lambda p: p.name)
+def test_issue_forms_are_valid(form):
+    schema = "vendor.github-issue-config" if form.name == "config.yml" else "vendor.github-issue-forms"
+    result = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", schema, str(form)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_error_report_form_asks_for_the_entry_id_and_a_source():
+    form = yaml.safe_load((ROOT / ".github" / "ISSUE_TEMPLATE" / "report-error.yml").read_text(encoding="utf-8"))
+    required = {item["id"] for item in form["body"] if item.get("validations", {}).get("required")}
+    assert {"entry_id", "source"} <= required
+
+
+def test_pre_commit_runs_fmt_and_validate_on_data_files():
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
+    assert hooks["aipolicy-fmt"]["entry"].endswith("aipolicy fmt") and hooks["aipolicy-validate"]["entry"].endswith("aipolicy validate")
+    import re
+
+    assert re.search(hooks["aipolicy-validate"]["files"], "data/entries.csv")

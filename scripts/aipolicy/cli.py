@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=None)
     p.set_defaults(func=cmd_docs)
 
+    p = sub.add_parser("new", help="add an entry, organization, source or figure, with prompts for what is missing")
+    from . import new as new_module
+
+    new_module.add_arguments(p)
+    p.set_defaults(func=new_module.main)
+
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)
     p.set_defaults(func=cmd_fmt)
@@ -166,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say so in one line, never with a traceback
+        print(f"aipolicy {args.command}: internal error: {type(exc).__name__}: {exc}; please report it with the command you ran", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

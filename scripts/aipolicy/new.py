@@ -1,0 +1,267 @@
+"""`aipolicy new entry|organization|source|figure`: add rows without editing CSV by hand.
+
+Every field of the table can be given as a flag (`--title`, `--jurisdiction-id`, ...); the
+flags are generated from the schema, so a new column needs no change here. Where a flag is
+missing and a terminal is attached, the command asks for the value, showing the field's
+description. It proposes the ID, checks that every referenced ID exists (offering the
+closest ones when not), adds the rows in canonical order, and validates the result in a
+scratch copy of the package: nothing is written unless the whole package still validates.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import shutil
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .canonical import canonical_bytes, write_atomic
+from .package import Package, PackageError, Table, read_package
+from .problems import Problem, report
+
+KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures"}
+# Link tables that `new entry` and `new source` fill from their own options.
+STOP_WORDS = {"a", "an", "and", "the", "of", "on", "for", "in", "to", "by", "with", "its", "at"}
+
+
+class Refused(Exception):
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def slug(text: str, words: int = 6) -> str:
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    parts = [w for w in re.split(r"[^a-z0-9]+", text) if w]
+    kept = [w for w in parts if w not in STOP_WORDS] or parts
+    return "-".join(kept[:words])
+
+
+def propose_id(kind: str, row: dict, package: Package) -> str | None:
+    """An ID in the project's conventions, made unique by a numeric suffix if needed."""
+    year = str(row.get("date") or row.get("as_of") or "")[:4]
+    if kind == "entry" and row.get("title") and row.get("jurisdiction_id") and year:
+        base = f"{row['jurisdiction_id'].lower()}-{year}-{slug(row['title'])}"
+    elif kind == "source" and row.get("title"):
+        who = slug(row.get("publisher") or row.get("container") or row.get("authors") or "source", 2)
+        base = f"{who}-{year or 'nd'}-{slug(row['title'], 5)}"
+    elif kind == "organization" and row.get("name"):
+        name = slug(row.get("acronym") or row["name"], 5)
+        public = row.get("kind") in {"government-body", "legislature", "court", "regulator", "party-body", "military", "advisory-body"}
+        base = f"{row['jurisdiction_id'].lower()}-{name}" if public and row.get("jurisdiction_id") else name
+    elif kind == "figure" and row.get("entry_id") and row.get("quantity"):
+        base = f"{row['entry_id']}-{row['quantity']}"
+    else:
+        return None
+    base = base.strip("-")[:72].strip("-")
+    table = package[KINDS[kind]]
+    key = table.primary_key[0]
+    taken = set(table.frame[key].dropna()) if table.frame is not None else set()
+    retired = package.tables.get("retired")
+    if retired is not None and retired.frame is not None:
+        taken |= set(retired.frame.loc[retired.frame["table_name"] == table.name, "id"])
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+@dataclass
+class Asker:
+    """Asks for missing values on a terminal; never asks when none is attached."""
+
+    interactive: bool
+    out: object = field(default_factory=lambda: sys.stderr)
+
+    def ask(self, name: str, spec: dict, default: str | None = None) -> str | None:
+        if not self.interactive:
+            return default
+        c = spec.get("constraints", {})
+        need = "required" if c.get("required") else "optional, Enter to skip"
+        choices = f" [{'/'.join(c['enum'])}]" if "enum" in c and len(c["enum"]) <= 30 else ""
+        shown = f" (default {default})" if default else ""
+        print(f"{name} — {spec.get('description', '')} ({need}){choices}{shown}", file=self.out)
+        try:
+            value = input("> ").strip()
+        except EOFError:
+            value = ""
+        return value or default
+
+
+def _fields(table: Table) -> dict[str, dict]:
+    return table.fields
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser, root: Path | None = None) -> None:
+    """One flag per field of each table, taken from the schemas."""
+    import json
+
+    from .package import find_root
+
+    try:
+        schemas = find_root(root) / "schemas"
+    except PackageError:
+        schemas = Path(__file__).resolve().parents[2] / "schemas"
+    sub = parser.add_subparsers(dest="new_kind", required=True, metavar="KIND")
+    for kind, table in KINDS.items():
+        p = sub.add_parser(kind, help=f"add a row to data/{table}.csv")
+        path = schemas / f"{table}.schema.json"
+        fields = json.loads(path.read_text(encoding="utf-8"))["fields"] if path.is_file() else []
+        for f in fields:
+            p.add_argument(_flag(f["name"]), dest=f["name"], default=None, help=f.get("description"))
+        if kind == "entry":
+            p.add_argument("--source", dest="link_source", default=None, help="source_id of the source this entry cites (an existing one, or the new one described by --source-* flags)")
+            for f in fields_for("sources", schemas):
+                if f["name"] != "source_id":
+                    p.add_argument("--source-" + f["name"].replace("_", "-"), dest="source__" + f["name"], default=None, help=f"for a new source: {f.get('description')}")
+            p.add_argument("--locator", dest="link_locator", default=None, help="where in the source (page, section)")
+            p.add_argument("--topic", dest="link_topics", action="append", default=[], help="a topic_id (repeatable)")
+            p.add_argument("--organization", dest="link_orgs", action="append", default=[], help="ORGANIZATION_ID:ROLE (repeatable)")
+        if kind == "source":
+            p.add_argument("--cite-from", dest="link_entry", default=None, help="entry_id of the entry that cites this source")
+            p.add_argument("--locator", dest="link_locator", default=None, help="where in the source (page, section)")
+        p.add_argument("--path", dest="package_path", default=None, help="the package folder")
+        p.add_argument("--yes", action="store_true", help="never prompt, even on a terminal")
+
+
+def fields_for(table: str, schemas: Path) -> list[dict]:
+    import json
+
+    path = schemas / f"{table}.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))["fields"] if path.is_file() else []
+
+
+def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, id_field: str) -> dict:
+    row: dict[str, str | None] = {}
+    order = [n for n in table.field_names if n != id_field] + [id_field]
+    for name in order:
+        spec = table.fields[name]
+        value = given.get(name)
+        if value is None and name == id_field:
+            proposed = propose_id(kind, row, package)
+            value = asker.ask(name, spec, proposed) if asker.interactive else proposed
+        elif value is None:
+            default = "day" if name.endswith("_precision") and row.get(name[: -len("_precision")]) else None
+            if name == "accessed":
+                import datetime as dt
+
+                default = dt.date.today().isoformat()
+            if spec.get("constraints", {}).get("required") or asker.interactive:
+                value = asker.ask(name, spec, default) if asker.interactive else default
+            else:
+                value = default
+        row[name] = value or None
+        if name.endswith("_id") and name != id_field and row[name]:
+            row[name] = _checked_reference(package, table, name, row[name], asker, spec)
+    return row
+
+
+def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: dict) -> str:
+    for fk in table.foreign_keys:
+        if fk["fields"] == [column] or fk["fields"] == column:
+            target = package.tables.get(fk["reference"].get("resource") or table.name)
+            ref = fk["reference"]["fields"][0] if isinstance(fk["reference"]["fields"], list) else fk["reference"]["fields"]
+            if target is None or target.frame is None:
+                return value
+            known = target.frame[ref].dropna().astype(str).tolist()
+            while value not in known:
+                close = difflib.get_close_matches(value, known, n=5, cutoff=0.5)
+                hint = f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first"
+                if not asker.interactive:
+                    raise Refused(f"{column} {value!r} is not a {ref} in {target.path}; {hint}")
+                print(f"{column} {value!r} does not exist; {hint}", file=asker.out)
+                value = asker.ask(column, spec, close[0] if close else None) or ""
+    return value
+
+
+def _append(package: Package, name: str, rows: list[dict]) -> None:
+    table = package[name]
+    extra = pd.DataFrame([{k: r.get(k) for k in table.field_names} for r in rows], dtype="str")
+    table.frame = pd.concat([table.frame, extra], ignore_index=True) if table.frame is not None and len(table.frame) else extra
+
+
+def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
+    """Add the rows; returns the files written and the main row. Raises Refused when invalid."""
+    from .validate import validate
+
+    package = read_package(args.get("package_path"), strict=False)
+    if any(t.frame is None for t in package.tables.values()):
+        raise Refused("the package cannot be read; run `aipolicy validate` first")
+    asker = Asker(interactive)
+    name = KINDS[kind]
+    table = package[name]
+    id_field = table.primary_key[0]
+    row = _fill(table, {k: v for k, v in args.items() if k in table.fields}, asker, kind, package, id_field)
+    changes: dict[str, list[dict]] = {name: [row]}
+    if kind == "entry":
+        source_id = args.get("link_source")
+        source_fields = {k[len("source__"):]: v for k, v in args.items() if k.startswith("source__") and v is not None}
+        if source_fields:  # a new source, described inline
+            src_table = package["sources"]
+            src = _fill(src_table, {**source_fields, "source_id": source_id}, asker, "source", package, "source_id")
+            changes["sources"] = [src]
+            source_id = src["source_id"]
+        elif source_id is None and interactive:
+            source_id = asker.ask("source", {"description": "source_id of an existing source that supports this entry", "constraints": {"required": True}})
+        if source_id:
+            if "sources" not in changes:
+                source_id = _checked_reference(package, package["entry_sources"], "source_id", source_id, asker, {"description": "source"})
+            changes["entry_sources"] = [{"entry_id": row["entry_id"], "source_id": source_id, "locator": args.get("link_locator")}]
+        changes["entry_topics"] = [{"entry_id": row["entry_id"], "topic_id": _checked_reference(package, package["entry_topics"], "topic_id", t, asker, {})}
+                                   for t in args.get("link_topics") or []]
+        orgs = []
+        for item in args.get("link_orgs") or []:
+            org, _, role = item.partition(":")
+            orgs.append({"entry_id": row["entry_id"], "organization_id": _checked_reference(package, package["entry_organizations"], "organization_id", org, asker, {}), "role": role or None})
+        changes["entry_organizations"] = orgs
+    if kind == "source" and args.get("link_entry"):
+        entry = _checked_reference(package, package["entry_sources"], "entry_id", args["link_entry"], asker, {})
+        changes["entry_sources"] = [{"entry_id": entry, "source_id": row["source_id"], "locator": args.get("link_locator")}]
+    for target, rows in changes.items():
+        if rows:
+            _append(package, target, rows)
+    written = [package[t].path for t, rows in changes.items() if rows]
+    # Validate the whole package as it would be, in a scratch copy; write only if it is valid.
+    with tempfile.TemporaryDirectory(prefix="aipolicy-new-") as tmp:
+        scratch = Path(tmp)
+        for item in ["datapackage.json", "CITATION.cff", "CHANGELOG.md"]:
+            if (package.root / item).is_file():
+                shutil.copy(package.root / item, scratch / item)
+        shutil.copytree(package.root / "schemas", scratch / "schemas")
+        shutil.copytree(package.root / "data", scratch / "data")
+        for t, rows in changes.items():
+            if rows:
+                (scratch / package[t].path).write_bytes(canonical_bytes(package[t]))
+        problems = validate(scratch)
+    if problems:
+        raise Refused("nothing was written: the new rows would not validate", problems)
+    for t, rows in changes.items():
+        if rows:
+            write_atomic(package.root / package[t].path, canonical_bytes(package[t]))
+    return written, row
+
+
+def main(args: argparse.Namespace) -> int:
+    values = {k: v for k, v in vars(args).items() if k not in {"func", "command", "new_kind", "yes"}}
+    interactive = sys.stdin.isatty() and not args.yes
+    kind = args.new_kind
+    try:
+        written, row = new(kind, values, interactive)
+    except Refused as exc:
+        if exc.problems:
+            print(report(exc.problems, "text"), file=sys.stderr)
+        print(f"aipolicy new {kind}: {exc}", file=sys.stderr)
+        return 1
+    ident = row.get({"entry": "entry_id", "organization": "organization_id", "source": "source_id", "figure": "figure_id"}[kind])
+    print(f"added {kind} {ident}; wrote {', '.join(written)}")
+    return 0

@@ -1,0 +1,112 @@
+"""`aipolicy new`: add rows with flags or prompts; nothing written unless the package validates."""
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from aipolicy.validate import validate
+from conftest import run_cli
+
+ENTRY_FLAGS = [
+    "--title", "Interim Measures for the Management of Generative AI Services (test copy)", "--title-local", "生成式人工智能服务管理暂行办法",
+    "--language", "zh", "--kind", "regulation", "--jurisdiction-id", "CN", "--date", "2023-07-13", "--date-precision", "day",
+    "--status", "in-force", "--summary", "Rules for providers of generative AI services offered to the public in China.",
+    "--source-kind", "official-document", "--source-title", "Interim Measures for the Management of Generative AI Services",
+    "--source-publisher", "Cyberspace Administration of China", "--source-date", "2023-07-13", "--source-date-precision", "day",
+    "--source-url", "https://example.org/measures", "--source-language", "zh",
+    "--topic", "industrial-policy", "--organization", "cn-state-council:issuer", "--yes",
+]
+
+
+def snapshot(pkg):
+    return {p.name: p.read_bytes() for p in (pkg.root / "data").glob("*.csv")}
+
+
+def test_new_entry_with_its_source_from_flags(pkg):
+    result = run_cli("new", "entry", *ENTRY_FLAGS, "--path", str(pkg.root))
+    assert result.returncode == 0, result.stderr
+    entry_id = "cn-2023-interim-measures-management-generative-ai-services"
+    assert f"added entry {entry_id}" in result.stdout
+    assert pkg.find_line("entries", entry_id)
+    assert pkg.find_line("entry_sources", entry_id)
+    assert pkg.find_line("entry_topics", entry_id + ",industrial-policy")
+    assert pkg.find_line("entry_organizations", entry_id + ",cn-state-council,issuer")
+    assert [p.text() for p in validate(pkg.root)] == []  # canonical order, every rule kept
+
+
+def test_a_wrong_reference_is_refused_with_the_closest_ids(pkg):
+    before = snapshot(pkg)
+    flags = [f if f != "cn-state-council:issuer" else "cn-state-counci:issuer" for f in ENTRY_FLAGS]
+    result = run_cli("new", "entry", *flags, "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert "did you mean cn-state-council?" in result.stderr and "Traceback" not in result.stderr
+    assert snapshot(pkg) == before
+
+
+def test_an_addition_that_would_not_validate_writes_nothing(pkg):
+    before = snapshot(pkg)
+    flags = list(ENTRY_FLAGS)
+    flags[flags.index("2023-07-13")] = "2023-02-30"
+    result = run_cli("new", "entry", *flags, "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert 'date "2023-02-30" is not a valid date (YYYY-MM-DD) [type]' in result.stderr
+    assert "nothing was written" in result.stderr
+    assert snapshot(pkg) == before
+
+
+def test_new_source_cited_from_an_existing_entry(pkg):
+    result = run_cli("new", "source", "--kind", "web-page", "--title", "A page about the plan", "--publisher", "Example Institute",
+                     "--date", "2018-01-05", "--date-precision", "day", "--url", "https://example.org/plan", "--language", "en",
+                     "--cite-from", "cn-2017-new-generation-ai-development-plan", "--yes", "--path", str(pkg.root))
+    assert result.returncode == 0, result.stderr
+    assert pkg.find_line("sources", "example-institute-2018-page-about-plan")
+    assert pkg.find_line("entry_sources", "cn-2017-new-generation-ai-development-plan,example-institute-2018-page-about-plan")
+
+
+def test_new_source_that_nothing_cites_is_refused(pkg):
+    before = snapshot(pkg)
+    result = run_cli("new", "source", "--kind", "web-page", "--title", "An orphan page", "--date", "2018-01-05",
+                     "--date-precision", "day", "--url", "https://example.org/orphan", "--language", "en", "--yes", "--path", str(pkg.root))
+    assert result.returncode == 1 and "[source-cited]" in result.stderr
+    assert snapshot(pkg) == before
+
+
+def _converse(args: list[str], answers: list[str], timeout: float = 120) -> tuple[int, str]:
+    """Run the command on a real pseudo-terminal and answer each prompt as it appears."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aipolicy", *args], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = b""
+    pending = list(answers)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            while out.count(b"> ") > len(answers) - len(pending) and pending:
+                os.write(master, (pending.pop(0) + "\n").encode())
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, out.decode(errors="replace")
+
+
+def test_new_organization_by_answering_prompts(pkg):
+    answers = ["Cyberspace Administration of China", "国家互联网信息办公室", "CAC", "regulator", "CN", "", "", "", "https://www.cac.gov.cn/",
+               "Regulator of internet content, data and algorithms in China.", "", ""]
+    code, screen = _converse(["new", "organization", "--path", str(pkg.root)], answers)
+    assert code == 0, screen
+    assert "organization_id" in screen and "(default cn-cac)" in screen
+    assert pkg.find_line("organizations", "cn-cac,Cyberspace Administration of China,国家互联网信息办公室,CAC,regulator,CN")
+    assert [p.text() for p in validate(pkg.root)] == []
