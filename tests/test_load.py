@@ -138,3 +138,10 @@ def test_a_failed_download_is_a_clear_error(release):
     server.close()
     with pytest.raises(PackageError, match="failed"):
         aipolicy.load(version=VERSION, cache=cache)
+
+
+def test_a_value_that_does_not_fit_its_type_is_an_error_not_a_missing_value(pkg):
+    line = pkg.find_line("entries", "cn-2017-new-generation")
+    col = pkg.set_cell("entries", line, "kind", "masterplan")
+    with pytest.raises(PackageError, match=f"data/entries.csv:{line}:{col}: kind 'masterplan'"):
+        aipolicy.load(path=pkg.root)

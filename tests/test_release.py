@@ -135,3 +135,19 @@ def test_release_refuses_a_retired_id_that_came_back(repo):
     commit(repo)
     with pytest.raises(ReleaseRefused, match="'old-topic' is retired but present again"):
         release(repo.root, "1.1.0")
+
+
+def test_validate_reports_a_released_id_that_vanished_and_one_that_came_back(repo):
+    repo.append("topics", "zz-temporary,Temporary,A topic that will be withdrawn.,")
+    repo.append("retired", "topics,old-topic,0.1.0,Withdrawn before the test.,")
+    commit(repo)
+    first_release(repo)
+    line = repo.find_line("topics", "zz-temporary")
+    lines = repo.lines("topics"); del lines[line - 1]
+    repo.write("data/topics.csv", "\n".join(lines))
+    repo.append("topics", "old-topic,Old topic,Back again.,")
+    fmt(read_package(repo.root))
+    result = run_cli("validate", str(repo.root))
+    assert result.returncode == 1
+    assert "data/topics.csv: topics: ID 'zz-temporary' was released but is missing" in result.stdout
+    assert "ID 'old-topic' is retired but present again" in result.stdout and "[released-id]" in result.stdout

@@ -49,9 +49,10 @@ def pandas_dtype(field: dict):
     return {"string": "string", "number": "Float64", "integer": "Int64", "boolean": "boolean", "date": "datetime64[s]"}.get(kind, "string")
 
 
+def cast(typed: pd.Series, field: dict) -> pd.Series:
+    """Parsed values in the dtype the loader gives them."""
+    return typed.astype(pandas_dtype(field))
+
+
 def typed_column(values: pd.Series, field: dict) -> pd.Series:
-    typed, _ = parse(values, field)
-    dtype = pandas_dtype(field)
-    if str(dtype).startswith("datetime64"):
-        return typed.astype(dtype)
-    return typed.astype(dtype)
+    return cast(parse(values, field)[0], field)

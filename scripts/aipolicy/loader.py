@@ -10,6 +10,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import fieldtypes
@@ -19,8 +20,22 @@ REGISTRY = Path(__file__).with_name("releases.json")
 
 
 def typed_frame(table) -> pd.DataFrame:
+    """The table with every column typed from its schema; a value that does not fit its type
+    (or its enum) is an error, never a silent missing value."""
+    from .fastops import isin
+
     frame = table.frame
-    columns = {name: fieldtypes.typed_column(frame[name], field) for name, field in table.fields.items()}
+    columns = {}
+    for name, field in table.fields.items():
+        typed, bad = fieldtypes.parse(frame[name], field)
+        enum = field.get("constraints", {}).get("enum")
+        if enum and field.get("type", "string") == "string":
+            bad = bad | (frame[name].notna() & ~isin(frame[name], enum))
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise PackageError(f"{table.path}:{int(table.lines[row])}:{table.column_number(name)}: {name} {frame[name].iloc[row]!r} "
+                               f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
+        columns[name] = fieldtypes.cast(typed, field)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 

@@ -61,9 +61,6 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None)
     root = package.root
     if git(root, "status", "--porcelain").strip():
         raise ReleaseRefused("the working tree has uncommitted changes; commit or stash them first, so the release is built from a commit")
-    problems = validate_package(package)
-    if problems:
-        raise ReleaseRefused(f"the data do not validate ({len(problems)} problems); run `aipolicy validate` and fix them first")
     current = package.version
     tag = latest_tag(root)
     summary = "First release."
@@ -81,6 +78,9 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None)
         if stability:
             raise ReleaseRefused("released IDs are not stable:\n  " + "\n  ".join(stability))
         summary = render(change, "markdown", tag, f"v{version}").split("\n", 1)[1].strip()
+    problems = validate_package(package)
+    if problems:
+        raise ReleaseRefused(f"the data do not validate ({len(problems)} problems); run `aipolicy validate` and fix them first")
     date = (today or dt.date.today()).isoformat()
     set_version(root, version, date, summary)
     dist = build(root)

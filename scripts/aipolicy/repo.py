@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from .problems import Problem, quote
+from .problems import PackageError, Problem, quote
 
 CITATION = "CITATION.cff"
 CHANGELOG = "CHANGELOG.md"
@@ -19,9 +19,14 @@ RELEASE_HEADING = re.compile(r"^## \[(?P<version>[^\]]+)\](?: - (?P<date>\d{4}-\
 
 
 def cff_schema() -> dict:
-    from importlib import resources
+    """The CFF 1.2.0 JSON schema that check-jsonschema ships, read without importing that
+    package (its import costs more than the whole check)."""
+    from importlib.util import find_spec
 
-    path = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("citation-file-format.json")
+    spec = find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        raise PackageError("the check-jsonschema package (which ships the CFF schema) is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "builtin_schemas" / "vendor" / "citation-file-format.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

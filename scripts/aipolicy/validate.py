@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import checks, rules
 from .canonical import canonical_problems
-from .package import DESCRIPTOR, Package, read_package
+from .package import DESCRIPTOR, Package, PackageError, read_package
 from .problems import Problem
 from .repo import repository_problems
 
@@ -44,6 +44,35 @@ def descriptor_problems(package: Package) -> list[Problem]:
     return problems
 
 
+def released_id_problems(package: Package) -> list[Problem]:
+    """IDs of the latest release (tag vX.Y.Z) that vanished without a `retired` row, or came back."""
+    import subprocess
+
+    from .diff import id_stability_problems
+    from .gitio import checkout
+    from .release import latest_tag
+
+    try:
+        inside = subprocess.run(["git", "-C", str(package.root), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return []  # no git: nothing was released from here
+    if inside.returncode != 0:
+        return []
+    try:
+        tag = latest_tag(package.root)
+        if tag is None:
+            return []
+        previous = read_package(checkout(package.root, tag), strict=False)
+    except PackageError:
+        return []
+    out = []
+    for message in id_stability_problems(previous, package):
+        table = message.split(":", 1)[0]
+        path = package.tables[table].path if table in package.tables else "data/retired.csv"
+        out.append(Problem(path, None, None, f"{message} (compared with {tag})", "released-id"))
+    return out
+
+
 def row_problems(package: Package) -> list[Problem]:
     ctx = checks.Context(package)
     specs: dict[str, list[checks.Spec]] = {name: [] for name in package.tables}
@@ -69,6 +98,7 @@ def validate_package(package: Package) -> list[Problem]:
     problems += row_problems(package)
     problems += canonical_problems(package)
     problems += repository_problems(package.root, package.descriptor)
+    problems += released_id_problems(package)
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.rule))
 
 
