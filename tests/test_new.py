@@ -110,3 +110,15 @@ def test_new_organization_by_answering_prompts(pkg):
     assert "organization_id" in screen and "(default cn-cac)" in screen
     assert pkg.find_line("organizations", "cn-cac,Cyberspace Administration of China,国家互联网信息办公室,CAC,regulator,CN")
     assert [p.text() for p in validate(pkg.root)] == []
+
+
+def test_a_new_entry_shows_up_in_the_docs_build(tmp_path):
+    from aipolicy.site import build_site
+    from test_docs import docs_package
+
+    pkg = docs_package(tmp_path / "pkg")
+    result = run_cli("new", "entry", *ENTRY_FLAGS, "--path", str(pkg.root))
+    assert result.returncode == 0, result.stderr
+    _, site = build_site(pkg.root)
+    page = site / "entries" / "cn-2023-interim-measures-management-generative-ai-services" / "index.html"
+    assert "Interim Measures for the Management of Generative AI Services (test copy)" in page.read_text(encoding="utf-8")
