@@ -161,7 +161,9 @@ def id_stability_problems(old: Package, new: Package) -> list[str]:
     return problems
 
 
-def render(diff: PackageDiff, fmt: str = "text", old_label: str = "old", new_label: str = "new") -> str:
+def render(diff: PackageDiff, fmt: str = "text", old_label: str = "old", new_label: str = "new", limit: int | None = None) -> str:
+    """The diff as text, Markdown or JSON; with `limit`, rows are listed only when there are
+    at most that many changes (a changelog wants the counts of a large change, not every row)."""
     if fmt == "json":
         return json.dumps({"level": diff.level, "schema_breaking": diff.schema_breaking, "schema_additive": diff.schema_additive,
                            "tables": {n: {"added": t.added, "removed": t.removed,
@@ -182,8 +184,9 @@ def render(diff: PackageDiff, fmt: str = "text", old_label: str = "old", new_lab
         for name, t in diff.tables.items():
             if not t.empty:
                 lines.append(f"| `{name}` | {len(t.added)} | {len(t.removed)} | {len(t.changed)} |")
+    total = sum(len(t.added) + len(t.removed) + len(t.changed) for t in diff.tables.values())
     for name, t in diff.tables.items():
-        if t.empty:
+        if t.empty or (limit is not None and total > limit):
             continue
         if md:
             lines += ["", f"### `{name}`", ""]

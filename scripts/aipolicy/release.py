@@ -77,7 +77,7 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None)
         stability = id_stability_problems(previous, package)
         if stability:
             raise ReleaseRefused("released IDs are not stable:\n  " + "\n  ".join(stability))
-        summary = render(change, "markdown", tag, f"v{version}").split("\n", 1)[1].strip()
+        summary = render(change, "markdown", tag, f"v{version}", limit=50).split("\n", 1)[1].strip()
     problems = validate_package(package)
     if problems:
         raise ReleaseRefused(f"the data do not validate ({len(problems)} problems); run `aipolicy validate` and fix them first")
