@@ -192,3 +192,25 @@ def test_cite_an_unknown_entry_suggests_the_closest(pkg):
 def test_cite_an_unreleased_version_is_refused(pkg):
     result = run_cli("cite", str(pkg.root), "--version", "7.0.0")
     assert result.returncode == 2 and "not released" in result.stderr
+
+
+@pytest.mark.skipif((shutil.which("bibtex") is None or shutil.which("biber") is None) and not IN_CI, reason="needs TeX Live (.ci/run installs it)")
+def test_the_live_bibliography_compiles_without_warnings(tmp_path):
+    """Every real source, with its titles in many scripts and its URLs, through bibtex and biber."""
+    from aipolicy.bibtex import write_bib  # noqa: F401  (the module under test)
+    from aipolicy.build import bibliography
+    from aipolicy.cite import dataset_meta
+
+    package = read_package(ROOT, strict=False)
+    meta = dataset_meta(ROOT, package.descriptor)
+    (tmp_path / "refs.bib").write_text(bibliography(package, meta, biblatex=False), encoding="utf-8")
+    (tmp_path / "refsl.bib").write_text(bibliography(package, meta, biblatex=True), encoding="utf-8")
+    (tmp_path / "doc.aux").write_text("\\relax\n\\citation{*}\n\\bibstyle{plain}\n\\bibdata{refs}\n")
+    result = subprocess.run(["bibtex", "doc"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "doc.blg").read_text(errors="replace")
+    assert result.returncode == 0 and "Warning--" not in log, log[-3000:]
+    (tmp_path / "l.tex").write_text("\\documentclass{article}\n\\usepackage[backend=biber]{biblatex}\n\\addbibresource{refsl.bib}\n"
+                                    "\\begin{document}\n\\nocite{*}\n\\printbibliography\n\\end{document}\n")
+    subprocess.run(["lualatex", "-interaction=nonstopmode", "l.tex"], cwd=tmp_path, capture_output=True, timeout=600)
+    result = subprocess.run(["biber", "l"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout[-3000:]
