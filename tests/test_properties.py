@@ -204,8 +204,19 @@ def test_build_is_complete_or_absent(tmp_path_factory, mutation):
     assert not [p for p in root.iterdir() if p.name.startswith(".dist-")], "a temporary build folder was left behind"
 
 
+def _swap_header(table: str, a: str, b: str) -> bytes:
+    raw = (FIXTURES / "valid" / "data" / f"{table}.csv").read_bytes()
+    header, rest = raw.split(b"\n", 1)
+    names = header.decode().split(",")
+    i, j = names.index(a), names.index(b)
+    names[i], names[j] = names[j], names[i]
+    return ",".join(names).encode() + b"\n" + rest
+
+
 @SETTINGS
 @given(mutation=package_mutation())
+# Found by hypothesis: a reordered header put empty cells in the key column, and diff crashed.
+@example(mutation=("data/entries.csv", "shuffle-header", _swap_header("entries", "entry_id", "document_number")))
 def test_load_and_diff_return_tables_or_a_clear_error(tmp_path_factory, mutation):
     import aipolicy
 

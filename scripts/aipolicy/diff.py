@@ -45,7 +45,9 @@ class PackageDiff:
 
 
 def _key(frame: pd.DataFrame, pk: list[str]) -> pd.Series:
-    return frame[pk].astype(str).agg("/".join, axis=1) if len(frame) else pd.Series([], dtype=str)
+    if not len(frame):
+        return pd.Series([], dtype=str)
+    return frame[pk].fillna("").astype(str).agg("/".join, axis=1)  # a missing key part is an empty string, not NaN
 
 
 def table_diff(name: str, old, new) -> TableDiff:
