@@ -169,10 +169,19 @@ def inject_errors(dest: Path) -> list[dict]:
 
 # --- measuring ----------------------------------------------------------------------------------
 
+TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+
+
 def timed(cmd: list[str], cwd: Path, timeout: float = 3600) -> dict:
-    """Wall time and peak memory (maximum resident set size) of `cmd` in a fresh process."""
+    """Wall time and peak memory (maximum resident set size) of `cmd` in a fresh process.
+
+    Peak memory comes from GNU time's %M where it is installed: a child forked from this
+    (large) process would otherwise report the parent's pages as its own high-water mark.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    marker = "__aipolicy_bench_maxrss_kb__"
+    full = [TIME, "-f", f"{marker} %M", *cmd] if TIME else cmd
+    proc = subprocess.Popen(full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     import selectors
 
     out = bytearray()
@@ -194,8 +203,14 @@ def timed(cmd: list[str], cwd: Path, timeout: float = 3600) -> dict:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    return {"seconds": round(seconds, 3), "peak_mb": round(usage.ru_maxrss / 1024, 1), "exit": code,
-            "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace")[-2000:]}
+    stderr = err.decode(errors="replace")
+    peak_kb = usage.ru_maxrss
+    if marker in stderr:
+        tail = stderr.rsplit(marker, 1)[1].split()
+        peak_kb = int(tail[0]) if tail and tail[0].isdigit() else peak_kb
+        stderr = stderr.rsplit(marker, 1)[0]
+    return {"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1), "exit": code,
+            "stdout": out.decode(errors="replace"), "stderr": stderr[-2000:]}
 
 
 def _validate_bench(scales: list[int], work: Path, frictionless_limit: int) -> list[dict]:

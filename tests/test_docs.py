@@ -183,3 +183,28 @@ def test_r_snippets_on_the_using_page_run(snippet_dir):
     result = subprocess.run(["Rscript", "-e", ours[0]], cwd=snippet_dir, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "law" in result.stdout or "plan" in result.stdout
+
+
+def test_every_relative_link_in_the_site_resolves(tmp_path):
+    """Including the links between the pages of a long list (forced here with a small page size)."""
+    import aipolicy.site as site_module
+
+    pkg = docs_package(tmp_path / "pkg")
+    original = site_module.LIST_PAGE_SIZE
+    site_module.LIST_PAGE_SIZE = 1
+    try:
+        _, site_dir = build_site(pkg.root)
+    finally:
+        site_module.LIST_PAGE_SIZE = original
+    assert (site_dir / "topics" / "industrial-policy" / "page-2" / "index.html").is_file()
+    broken = []
+    for page in site_dir.rglob("*.html"):
+        if page.name == "404.html":  # served from any address, so its links are absolute by design
+            continue
+        for href in re.findall(r'href="([^"#?]+)', page.read_text(encoding="utf-8")):
+            if re.match(r"^[a-z]+:", href) or href.startswith("/"):
+                continue
+            target = (page.parent / href).resolve()
+            if not (target.is_file() or (target / "index.html").is_file()):
+                broken.append((str(page.relative_to(site_dir)), href))
+    assert broken == []

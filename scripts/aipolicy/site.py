@@ -24,6 +24,7 @@ KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order
                "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
                "research-paper": "research paper"}
 TIMELINE_PAGE_LIMIT = 300  # entries per timeline page before a year is split by month
+LIST_PAGE_SIZE = 200  # entries listed per page of a jurisdiction, topic or organization
 
 
 def e(value) -> str:
@@ -189,28 +190,59 @@ class Site:
                          link(f"{prefix}jurisdictions/{jur}/", self.jur.at[jur, "name"] if jur in self.jur.index else jur)])
         return table(["Date", "Entry", "Kind", "Jurisdiction"], rows)
 
-    def jurisdiction_page(self, jid: str) -> str:
+    def paged(self, rel: str, title: str, head: list[str], ids, rows=None, headers=None) -> dict[str, str]:
+        """A list of entries over as many pages as it needs: `rel` (e.g. topics/health.md),
+        then topics/health/page-2.md and so on, each under LIST_PAGE_SIZE rows."""
+        ids = list(ids)
+        chunks = [ids[i:i + LIST_PAGE_SIZE] for i in range(0, len(ids), LIST_PAGE_SIZE)] or [[]]
+        if rows is not None:
+            row_chunks = [rows[i:i + LIST_PAGE_SIZE] for i in range(0, len(rows), LIST_PAGE_SIZE)] or [[]]
+            chunks = row_chunks
+        stem = rel[:-3]
+        out = {}
+        for n, chunk in enumerate(chunks, start=1):
+            depth_prefix = "../../" if n == 1 else "../../../"
+            here = rel if n == 1 else f"{stem}/page-{n}.md"
+            nav = []
+            if len(chunks) > 1:
+                def target(k: int) -> str:  # from page n's address to page k's
+                    if n == 1:
+                        return f"page-{k}/"
+                    return "../" if k == 1 else f"../page-{k}/"
+
+                links = [f"<strong>{k}</strong>" if k == n else link(target(k), k) for k in range(1, len(chunks) + 1)]
+                nav = [f"<p>Page {n} of {len(chunks)}: " + " ".join(links) + "</p>"]
+            if rows is not None:
+                body = table(headers, [[c.replace('href="../../', f'href="{depth_prefix}') for c in r] for r in chunk])
+            else:
+                body = self.entry_rows(chunk, depth_prefix)
+            top = head if n == 1 else [f"<h1>{e(title)}</h1>"]  # later pages: the list only, with links back
+            out[here] = page(title if n == 1 else f"{title} (page {n})", "\n".join(top + nav + [body] + nav))
+        return out
+
+    def jurisdiction_pages(self, jid: str) -> dict[str, str]:
         j = self.jur.loc[jid]
         ids = self.entries.index[self.entries["jurisdiction_id"] == jid]
         subs = self.jur.index[self.jur["parent_id"] == jid]
-        body = [f"<h1>{e(j['name'])}</h1>", f"<p>{e(j['level'].capitalize())} <code>{e(jid)}</code>, {len(ids)} entries.</p>"]
+        head = [f"<h1>{e(j['name'])}</h1>", f"<p>{e(j['level'].capitalize())} <code>{e(jid)}</code>, {len(ids)} entries.</p>"]
         if isinstance(j["parent_id"], str):
-            body.append(f"<p>Part of {link('../' + j['parent_id'] + '/', self.jur.at[j['parent_id'], 'name'])}.</p>")
+            head.append(f"<p>Part of {link('../' + j['parent_id'] + '/', self.jur.at[j['parent_id'], 'name'])}.</p>")
         if len(subs):
-            body.append("<p>Subdivisions: " + ", ".join(link(f"../{s}/", self.jur.at[s, "name"]) for s in subs) + ".</p>")
-        body.append(self.entry_rows(ids))
-        return page(str(j["name"]), "\n".join(body))
+            head.append("<p>Subdivisions: " + ", ".join(link(f"../{x}/", self.jur.at[x, "name"]) for x in subs) + ".</p>")
+        ordered = self.entries.loc[list(ids)].sort_values(["date", "entry_id"], ascending=[False, True]).index
+        return self.paged(f"jurisdictions/{jid}.md", str(j["name"]), head, ordered)
 
-    def topic_page(self, tid: str) -> str:
+    def topic_pages(self, tid: str) -> dict[str, str]:
         t = self.topics.loc[tid]
         ids = self.t["entry_topics"].loc[self.t["entry_topics"]["topic_id"] == tid, "entry_id"].unique()
-        body = [f"<h1>{e(t['label'])}</h1>", f"<p>{e(t['description'])}</p>"]
+        head = [f"<h1>{e(t['label'])}</h1>", f"<p>{e(t['description'])}</p>"]
         if isinstance(t["parent_id"], str):
-            body.append(f"<p>Part of {link('../' + t['parent_id'] + '/', self.topics.at[t['parent_id'], 'label'])}.</p>")
-        body += [f"<p>{len(ids)} entries.</p>", self.entry_rows(ids)]
-        return page(str(t["label"]), "\n".join(body), str(t["description"]))
+            head.append(f"<p>Part of {link('../' + t['parent_id'] + '/', self.topics.at[t['parent_id'], 'label'])}.</p>")
+        head.append(f"<p>{len(ids)} entries.</p>")
+        ordered = self.entries.loc[list(ids)].sort_values(["date", "entry_id"], ascending=[False, True]).index
+        return self.paged(f"topics/{tid}.md", str(t["label"]), head, ordered)
 
-    def organization_page(self, oid: str) -> str:
+    def organization_pages(self, oid: str) -> dict[str, str]:
         o = self.orgs.loc[oid]
         eo = self.t["entry_organizations"]
         mine = eo[eo["organization_id"] == oid]
@@ -232,8 +264,8 @@ class Site:
         if isinstance(o["source_id"], str):
             body.append(f"<p>Source: {self.reference(o['source_id'])}</p>")
         rows = [[self.entry_link(m["entry_id"]), e(m["role"])] for _, m in mine.sort_values("entry_id").iterrows()]
-        body += ["<h2>Entries</h2>", table(["Entry", "Role"], rows)]
-        return page(str(o["name"]), "\n".join(body))
+        body.append("<h2>Entries</h2>")
+        return self.paged(f"organizations/{oid}.md", str(o["name"]), body, [], rows=rows, headers=["Entry", "Role"])
 
     def index_page(self, title: str, intro: str, rows: list[list[str]], headers: list[str]) -> str:
         return page(title, f"<h1>{e(title)}</h1>\n<p>{intro}</p>\n" + table(headers, rows))
@@ -333,18 +365,18 @@ class Site:
                                                  ["Entry", "Kind", "Jurisdiction"]) if len(self.entries) <= 2000 else page("Entries", "<h1>Entries</h1><p>Browse them by <a href=\"../timeline/\">date</a>, <a href=\"../jurisdictions/\">jurisdiction</a> or <a href=\"../topics/\">topic</a>, or use the search.</p>")
         counts = self.entries["jurisdiction_id"].value_counts()
         for jid in self.jur.index:
-            out[f"jurisdictions/{jid}.md"] = self.jurisdiction_page(jid)
+            out.update(self.jurisdiction_pages(jid))
         out["jurisdictions/index.md"] = self.index_page("Jurisdictions", f"{len(self.jur)} jurisdictions.",
                                                        [[link(f"{j}/", self.jur.at[j, "name"]), f"<code>{e(j)}</code>", e(self.jur.at[j, "level"]), str(counts.get(j, 0))] for j in self.jur.index],
                                                        ["Jurisdiction", "Code", "Level", "Entries"])
         tcounts = self.t["entry_topics"]["topic_id"].value_counts()
         for tid in self.topics.index:
-            out[f"topics/{tid}.md"] = self.topic_page(tid)
+            out.update(self.topic_pages(tid))
         out["topics/index.md"] = self.index_page("Topics", "A small taxonomy of policy areas shared by every jurisdiction.",
                                                 [[link(f"{t}/", self.topics.at[t, "label"]), e(self.topics.at[t, "description"]), str(tcounts.get(t, 0))] for t in self.topics.index],
                                                 ["Topic", "Description", "Entries"])
         for oid in self.orgs.index:
-            out[f"organizations/{oid}.md"] = self.organization_page(oid)
+            out.update(self.organization_pages(oid))
         out["organizations/index.md"] = self.index_page("Organizations", f"{len(self.orgs)} organizations.",
                                                        [[link(f"{o}/", self.orgs.at[o, "name"]), e(self.orgs.at[o, "kind"]), e(self.orgs.at[o, "jurisdiction_id"])] for o in self.orgs.index],
                                                        ["Organization", "Kind", "Jurisdiction"]) if len(self.orgs) <= 3000 else page("Organizations", "<h1>Organizations</h1><p>Use the search to find an organization.</p>")
