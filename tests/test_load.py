@@ -145,3 +145,18 @@ def test_a_value_that_does_not_fit_its_type_is_an_error_not_a_missing_value(pkg)
     col = pkg.set_cell("entries", line, "kind", "masterplan")
     with pytest.raises(PackageError, match=f"data/entries.csv:{line}:{col}: kind 'masterplan'"):
         aipolicy.load(path=pkg.root)
+
+
+def test_load_then_write_reproduces_the_canonical_csv_byte_for_byte():
+    """On the live data: every typed table written back is exactly the file it came from."""
+    from aipolicy.fastops import csv_body
+    from aipolicy.fieldtypes import to_text
+    from aipolicy.package import read_package
+
+    package = read_package(ROOT, strict=False)
+    tables = aipolicy.load(path=ROOT)
+    for name, frame in tables.items():
+        table = package[name]
+        text = pd.DataFrame({col: to_text(frame[col], table.fields[col]) for col in frame.columns})
+        written = (",".join(table.field_names) + "\n").encode() + csv_body(text)
+        assert written == (ROOT / table.path).read_bytes(), name

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .fastops import csv_body
+from .fieldtypes import canonical_text
 from .package import Package, Table
 from .problems import Problem
 
@@ -24,6 +25,9 @@ REPAIRABLE = {"bom", "line-ending", "canonical", "header-order"}
 
 def canonical_frame(table: Table) -> pd.DataFrame:
     frame = table.frame[table.field_names]
+    numbers = [n for n, f in table.fields.items() if f.get("type") == "number"]
+    if numbers:
+        frame = frame.assign(**{n: canonical_text(frame[n], table.fields[n]) for n in numbers})
     if table.primary_key and len(frame):
         frame = frame.sort_values(table.primary_key, kind="stable", na_position="first")
     return frame
@@ -47,17 +51,23 @@ def canonical_problems(package: Package) -> list[Problem]:
         if table.verbatim and table.field_names == table.header:
             # The file is exactly the minimal-quoting serialisation of its rows, so it is
             # canonical if and only if the rows are in primary-key order.
-            order = canonical_frame(table).index
-            if (order == pd.RangeIndex(len(order))).all():
+            canon = canonical_frame(table)
+            order = canon.index
+            unsorted = order != pd.RangeIndex(len(order))
+            renumbered = np.zeros(len(order), dtype=bool)
+            for n, f in table.fields.items():
+                if f.get("type") == "number":
+                    renumbered |= (canon[n].sort_index() != table.frame[n]).fillna(False).to_numpy(dtype=bool)
+            if not unsorted.any() and not renumbered.any():
                 continue
-            line = int(table.lines[int(np.argmax(order != pd.RangeIndex(len(order))))])
+            line = int(table.lines[int(np.argmax(unsorted | renumbered))])
         else:
             current = (package.root / table.path).read_bytes()
             wanted = canonical_bytes(table)
             if current == wanted:
                 continue
             line = _first_difference(current, wanted)
-        problems.append(Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, minimal quoting, LF line ends)",
+        problems.append(Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, numbers in shortest form, minimal quoting, LF line ends)",
                                 "canonical", "run `aipolicy fmt` to rewrite it; no value changes"))
     return problems
 

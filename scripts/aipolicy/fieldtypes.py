@@ -56,3 +56,36 @@ def cast(typed: pd.Series, field: dict) -> pd.Series:
 
 def typed_column(values: pd.Series, field: dict) -> pd.Series:
     return cast(parse(values, field)[0], field)
+
+
+def format_number(value: float) -> str:
+    """The canonical text of a number: the shortest that reads back as the same float
+    (Python's repr), without a trailing `.0` (13800000000, 54.87, 1e+26)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def canonical_text(values: pd.Series, field: dict) -> pd.Series:
+    """Cells in canonical form: numbers rewritten by `format_number`, everything else as is.
+    A cell that does not parse is left alone (validation reports it)."""
+    if field.get("type") != "number":
+        return values
+    typed, bad = parse(values, field)
+    out = values.copy()
+    ok = typed.notna() & ~bad
+    out[ok] = [format_number(v) for v in typed[ok].astype(float)]
+    return out
+
+
+def to_text(typed: pd.Series, field: dict) -> pd.Series:
+    """Typed values back to the text of the canonical CSV (the inverse of loading)."""
+    kind = field.get("type", "string")
+    if kind == "date":
+        return typed.dt.strftime("%Y-%m-%d").astype("str")
+    if kind == "number":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else format_number(v)).astype("str")
+    if kind == "integer":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else str(int(v))).astype("str")
+    if kind == "boolean":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
+    return typed.astype(object).where(typed.notna(), None).astype("str")
