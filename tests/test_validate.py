@@ -395,3 +395,15 @@ def test_fast_serialisation_matches_the_csv_module():
     expected = io.StringIO()
     csv.writer(expected, lineterminator="\n").writerows(rows)
     assert csv_body(frame) == expected.getvalue().encode("utf-8")
+
+
+def test_both_serialisers_agree(monkeypatch):
+    """Small tables are written by the csv module, large ones by Polars: the bytes are the same."""
+    import pandas as pd
+
+    from aipolicy import fastops
+
+    frame = pd.DataFrame([["a,b", 'q"q', None, "中文"], ["x", "", " y ", 'z"z']], dtype="str").replace({"": None})
+    small = fastops.csv_body(frame)
+    monkeypatch.setattr(fastops, "SMALL_TABLE", 0)
+    assert fastops.csv_body(frame) == small
