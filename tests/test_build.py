@@ -69,7 +69,7 @@ def test_zip_holds_the_package_with_hashes(built):
     archive = zipfile.ZipFile(dist / f"{NAME}.zip")
     names = set(archive.namelist())
     for member in ["datapackage.json", "data/entries.csv", "schemas/entries.schema.json", "README.md", "LICENSE",
-                   "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", f"{NAME}.bib"]:
+                   "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", "requirements.lock", f"{NAME}.bib"]:
         assert f"{NAME}/{member}" in names
     descriptor = json.loads(archive.read(f"{NAME}/datapackage.json"))
     for resource in descriptor["resources"]:

@@ -26,7 +26,8 @@ from .loader import typed_frame
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem
 
-PACKAGE_FILES = ["README.md", "LICENSE", "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md"]
+# requirements.lock records the exact environment that built the release.
+PACKAGE_FILES = ["README.md", "LICENSE", "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", "requirements.lock"]
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "number": "REAL", "integer": "INTEGER", "boolean": "INTEGER"}
 
 
