@@ -407,3 +407,17 @@ def test_both_serialisers_agree(monkeypatch):
     small = fastops.csv_body(frame)
     monkeypatch.setattr(fastops, "SMALL_TABLE", 0)
     assert fastops.csv_body(frame) == small
+
+
+def test_key_order_check_agrees_with_sorting():
+    import itertools
+
+    import pandas as pd
+
+    from aipolicy.fastops import non_decreasing
+
+    rows = [("a", "x", "2"), ("a", "x", "10"), ("a", "y", "1"), ("b", "a", "1"), ("b", "a", "1")]
+    for perm in itertools.permutations(rows):
+        frame = pd.DataFrame(list(perm), columns=["k1", "k2", "k3"], dtype="str")
+        expected = frame.sort_values(["k1", "k2", "k3"], kind="stable").index.equals(frame.index)
+        assert non_decreasing(frame, ["k1", "k2", "k3"]) == expected

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fastops import csv_body
+from .fastops import csv_body, non_decreasing
 from .fieldtypes import canonical_text
 from .package import Package, Table
 from .problems import Problem
@@ -51,6 +51,11 @@ def canonical_problems(package: Package) -> list[Problem]:
         if table.verbatim and table.field_names == table.header:
             # The file is exactly the minimal-quoting serialisation of its rows, so it is
             # canonical if and only if the rows are in primary-key order.
+            keys = table.frame[table.primary_key] if table.primary_key else None
+            numbers = [n for n, f in table.fields.items() if f.get("type") == "number"]
+            if keys is not None and not numbers and not keys.isna().any().any():
+                if non_decreasing(table.frame, table.primary_key):  # what a stable sort leaves in place
+                    continue
             canon = canonical_frame(table)
             order = canon.index
             unsorted = order != pd.RangeIndex(len(order))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import fieldtypes
 from .package import Package, Table
-from .fastops import isin
+from .fastops import arrow_strings, isin
 from .problems import Problem, quote
 
 
@@ -49,18 +49,18 @@ class Context:
             self._parsed[key] = fieldtypes.parse(table.frame[column], table.fields[column])
         return self._parsed[key]
 
-    def values(self, name: str, column: str) -> pd.Series:
-        """The distinct non-missing raw values of a column (empty when the table is unreadable)."""
+    def values(self, name: str, column: str):
+        """The distinct non-missing values of a column, as an Arrow string array (empty when the
+        table is unreadable)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         frame = self.frame(name)
         if frame is None or column not in frame:
-            return pd.Series([], dtype="str")
+            return pa.array([], type=pa.string())
         key = ("values", name, column)
         if key not in self._parsed:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            unique = pc.unique(pc.drop_null(pa.array(frame[column].array, type=pa.string())))
-            self._parsed[key] = pd.Series(unique.to_pylist() if len(unique) < 1000 else unique.to_pandas(), dtype="str")  # type: ignore[assignment]
+            self._parsed[key] = pc.unique(pc.drop_null(arrow_strings(frame[column])))  # type: ignore[assignment]
         return self._parsed[key]  # type: ignore[return-value]
 
 
@@ -149,7 +149,7 @@ def _foreign_key_spec(table: Table, ctx: Context, fk: dict) -> Spec | None:
     def hint_for(value: object) -> str:
         import difflib
 
-        close = difflib.get_close_matches(str(value), known.astype(str).tolist(), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(str(value), known.to_pylist(), n=3, cutoff=0.6)
         return f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first, or correct the ID"
 
     return Spec(table.name, column, "foreign-key", ok, message, hint_for=hint_for)
@@ -170,7 +170,9 @@ def run(table: Table, specs: list[Spec]) -> list[Problem]:
         frame_checks.append(pa.Check(lambda df, s=spec: _as_bool(s.ok(df), df.index), name=name))
     schema = pa.DataFrameSchema({n: pa.Column(nullable=True, checks=checks) for n, checks in column_checks.items()}, checks=frame_checks)
     try:
-        schema.validate(frame, lazy=True)
+        # A shallow view, validated in place: no deep copy of a large table, and pandera's
+        # registry entry for it goes away with the view as soon as this returns.
+        schema.validate(frame.copy(deep=False), lazy=True, inplace=True)
         return []
     except SchemaErrors as errors:
         cases = errors.failure_cases

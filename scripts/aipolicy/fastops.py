@@ -13,14 +13,29 @@ import pandas as pd
 SMALL_TABLE = 20_000  # rows below which Python's csv module writes faster than Polars starts
 
 
+def arrow_strings(values) :
+    """A pandas Series (or list, set, Arrow array) as an Arrow string array, without copying
+    Arrow-backed data through Python objects."""
+    import pyarrow as pa
+
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.cast(pa.string()) if values.type != pa.string() else values
+    if isinstance(values, pd.Series):
+        data = values.array
+        if hasattr(data, "__arrow_array__"):
+            return pa.array(data, type=pa.string())
+        return pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
 def isin(values: pd.Series, allowed) -> pd.Series:
     """Like `values.isin(allowed)`, with missing values False, computed by Arrow."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.array if hasattr(values.array, "__arrow_array__") else values.astype("str"), type=pa.string())
-    allowed_array = pa.array(pd.Series(list(allowed) if not isinstance(allowed, pd.Series) else allowed, dtype="str").dropna().unique(), type=pa.string())
-    result = pc.fill_null(pc.is_in(array, value_set=allowed_array), False)
+    value_set = pc.unique(pc.drop_null(arrow_strings(allowed)))
+    if hasattr(value_set, "combine_chunks"):
+        value_set = value_set.combine_chunks()
+    result = pc.fill_null(pc.is_in(arrow_strings(values), value_set=value_set), False)
     return pd.Series(np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool), index=values.index)
 
 
@@ -62,3 +77,21 @@ def csv_matches(table, body: memoryview, chunk_rows: int = 100_000) -> bool:
             return False
         offset += len(part)
     return offset == len(body)
+
+
+def non_decreasing(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether the rows are in lexicographic order of `columns` (ties allowed), by Arrow
+    comparisons of each row with the next: the order a stable sort would leave in place."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(frame) < 2:
+        return True
+    before = pa.array([True] * (len(frame) - 1))  # "all earlier key parts equal so far"
+    ok = pa.array([False] * (len(frame) - 1))
+    for column in columns:
+        values = pa.array(frame[column].array if hasattr(frame[column].array, "__arrow_array__") else frame[column].astype("str"), type=pa.string())
+        a, b = values.slice(0, len(values) - 1), values.slice(1)
+        ok = pc.or_(ok, pc.and_(before, pc.less(a, b)))
+        before = pc.and_(before, pc.equal(a, b))
+    return bool(pc.all(pc.or_(ok, before)).as_py())

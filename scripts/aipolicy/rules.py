@@ -70,7 +70,9 @@ def every_source_is_cited(ctx: Context):
     if not _readable(ctx, "sources"):
         return
     citing = [("entry_sources", "source_id"), ("entry_dates", "source_id"), ("figures", "source_id"), ("organizations", "source_id")]
-    cited = pd.concat([ctx.values(t, c) for t, c in citing if ctx.frame(t) is not None], ignore_index=True)
+    import pyarrow as pa
+
+    cited = pa.chunked_array([ctx.values(t, c) for t, c in citing if ctx.frame(t) is not None], type=pa.string())
     yield Spec("sources", "source_id", "source-cited", lambda df: isin(df["source_id"], cited) | df["source_id"].isna(),
                lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                "cite it in data/entry_sources.csv, or remove it")
