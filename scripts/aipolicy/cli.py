@@ -45,7 +45,22 @@ def cmd_build(args) -> int:
         return EXIT_INVALID
     for path in sorted(dist.iterdir()):
         print(f"{path.stat().st_size:>10}  {path.relative_to(dist.parent)}")
+    _warn_if_not_the_release(dist)
     return EXIT_OK
+
+
+def _warn_if_not_the_release(dist) -> None:
+    """A build of changes made after a release still carries that release's number: say so."""
+    import hashlib
+
+    from .loader import releases
+
+    for zip_path in dist.glob("*.zip"):
+        version = zip_path.stem.rsplit("-", 1)[-1]
+        known = releases().get(version)
+        if known and hashlib.sha256(zip_path.read_bytes()).hexdigest() != known["sha256"]:
+            print(f"note: these artifacts differ from the released {version} (sha256 {known['sha256'][:12]}...): the tree has "
+                  f"changes since that release; cite the released files, or release a new version", file=sys.stderr)
 
 
 def cmd_cite(args) -> int:

@@ -333,7 +333,7 @@ class Site:
             base = rel["url"].rsplit("/", 1)[0]
             parts.append(f"<h2>Version {e(version)} ({e(rel['date'])})</h2>")
             rows = [[link(rel["url"], rel["zip"]), f"<code>{e(rel['sha256'])}</code>"]]
-            if dist.is_file() and version == self.meta.version:
+            if dist.is_file() and version == self.meta.version and _released_build(dist, rel):
                 rows = [[link(f"{base}/{name}", name), f"<code>{e(digest)}</code>"] for digest, name in
                         (line.split("  ", 1) for line in dist.read_text().splitlines())]
             parts.append(table(["Artifact", "sha256"], rows))
@@ -402,6 +402,13 @@ def build_site(root: str | Path | None = None) -> tuple[int, Path]:
     if result.returncode != 0:
         raise PackageError("mkdocs build --strict failed:\n" + (result.stderr or result.stdout).strip())
     return count, root / "site"
+
+
+def _released_build(sums: Path, release: dict) -> bool:
+    """Whether dist/ holds the released artifacts (its zip has the registry's sha256), not a
+    build of later, unreleased changes that still carry the version number."""
+    listed = dict(reversed(line.split("  ", 1)) for line in sums.read_text().splitlines() if "  " in line)
+    return listed.get(release["zip"]) == release["sha256"]
 
 
 def generate(root: str | Path | None = None, docs: str | Path | None = None) -> int:
