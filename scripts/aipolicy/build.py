@@ -146,11 +146,8 @@ def create_table_sql(table: Table) -> str:
         cols.append(col)
     if table.primary_key:
         cols.append(f"PRIMARY KEY ({', '.join(map(_quote_ident, table.primary_key))})")
-    for fk in table.foreign_keys:
-        fields = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
-        ref = fk["reference"]
-        ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
-        cols.append(f"FOREIGN KEY ({', '.join(map(_quote_ident, fields))}) REFERENCES {_quote_ident(ref.get('resource') or table.name)} ({', '.join(map(_quote_ident, ref_fields))})")
+    for ref in table.references:
+        cols.append(f"FOREIGN KEY ({', '.join(map(_quote_ident, ref.fields))}) REFERENCES {_quote_ident(ref.resource)} ({', '.join(map(_quote_ident, ref.ref_fields))})")
     return f"CREATE TABLE {_quote_ident(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
@@ -196,10 +193,9 @@ def _dependency_order(package: Package) -> list[Table]:
     def visit(name: str, seen: tuple = ()) -> None:
         if name in done or name in seen:
             return
-        for fk in package[name].foreign_keys:
-            target = fk["reference"].get("resource") or name
-            if target != name:
-                visit(target, seen + (name,))
+        for ref in package[name].references:
+            if ref.resource != name:
+                visit(ref.resource, seen + (name,))
         done.append(name)
 
     for name in package.tables:

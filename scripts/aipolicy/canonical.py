@@ -1,7 +1,8 @@
 """The canonical form of a table: what `fmt` writes and what `validate` expects.
 
 Header in schema order, rows sorted by primary key, UTF-8 without BOM, LF line ends,
-minimal quoting. Values are never changed: cells are written back exactly as read.
+minimal quoting, numbers in their shortest form. Values are never changed: text cells are
+written back exactly as read, and a number only in another spelling of the same value.
 """
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ REPAIRABLE = {"bom", "line-ending", "canonical", "header-order"}
 
 def canonical_frame(table: Table) -> pd.DataFrame:
     frame = table.frame[table.field_names]
-    numbers = [n for n, f in table.fields.items() if f.get("type") == "number"]
-    if numbers:
-        frame = frame.assign(**{n: canonical_text(frame[n], table.fields[n]) for n in numbers})
+    if table.number_fields:
+        frame = frame.assign(**{n: canonical_text(frame[n], table.fields[n]) for n in table.number_fields})
     if table.primary_key and len(frame):
         frame = frame.sort_values(table.primary_key, kind="stable", na_position="first")
     return frame
@@ -52,17 +52,15 @@ def canonical_problems(package: Package) -> list[Problem]:
             # The file is exactly the minimal-quoting serialisation of its rows, so it is
             # canonical if and only if the rows are in primary-key order.
             keys = table.frame[table.primary_key] if table.primary_key else None
-            numbers = [n for n, f in table.fields.items() if f.get("type") == "number"]
-            if keys is not None and not numbers and not keys.isna().any().any():
+            if keys is not None and not table.number_fields and not keys.isna().any().any():
                 if non_decreasing(table.frame, table.primary_key):  # what a stable sort leaves in place
                     continue
             canon = canonical_frame(table)
             order = canon.index
             unsorted = order != pd.RangeIndex(len(order))
             renumbered = np.zeros(len(order), dtype=bool)
-            for n, f in table.fields.items():
-                if f.get("type") == "number":
-                    renumbered |= (canon[n].sort_index() != table.frame[n]).fillna(False).to_numpy(dtype=bool)
+            for n in table.number_fields:
+                renumbered |= (canon[n].sort_index() != table.frame[n]).fillna(False).to_numpy(dtype=bool)
             if not unsorted.any() and not renumbered.any():
                 continue
             line = int(table.lines[int(np.argmax(unsorted | renumbered))])

@@ -13,7 +13,7 @@ from typing import Callable
 import pandas as pd
 
 from . import fieldtypes
-from .package import Package, Table
+from .package import Package, Reference, Table
 from .fastops import arrow_strings, isin
 from .problems import Problem, quote
 
@@ -70,8 +70,8 @@ def schema_specs(table: Table, ctx: Context) -> list[Spec]:
         specs.extend(_field_specs(table, ctx, name, field))
     if table.primary_key:
         specs.append(_primary_key_spec(table))
-    for fk in table.foreign_keys:
-        spec = _foreign_key_spec(table, ctx, fk)
+    for reference in table.references:
+        spec = _foreign_key_spec(table, ctx, reference)
         if spec:
             specs.append(spec)
     return specs
@@ -129,11 +129,8 @@ def _primary_key_spec(table: Table) -> Spec:
                 "each row needs its own key: change the ID, or merge the two rows")
 
 
-def _foreign_key_spec(table: Table, ctx: Context, fk: dict) -> Spec | None:
-    fields = fk["fields"] if isinstance(fk["fields"], list) else [fk["fields"]]
-    ref = fk["reference"]
-    ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
-    ref_table = ref.get("resource") or table.name
+def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec | None:
+    fields, ref_fields, ref_table = reference.fields, reference.ref_fields, reference.resource
     target = ctx.package.tables.get(ref_table)
     if target is None or target.frame is None or len(fields) != 1 or any(f not in target.field_names for f in ref_fields):
         return None  # the referenced table has its own problems, reported where they are
@@ -164,11 +161,8 @@ def run(table: Table, specs: list[Spec]) -> list[Problem]:
     if frame is None or not specs or len(frame) == 0:
         return []
     by_name = {f"{i}|{s.rule}": s for i, s in enumerate(specs)}
-    column_checks: dict[str, list] = {n: [] for n in frame.columns}
-    frame_checks = []
-    for name, spec in by_name.items():
-        frame_checks.append(pa.Check(lambda df, s=spec: _as_bool(s.ok(df), df.index), name=name))
-    schema = pa.DataFrameSchema({n: pa.Column(nullable=True, checks=checks) for n, checks in column_checks.items()}, checks=frame_checks)
+    frame_checks = [pa.Check(lambda df, s=spec: _as_bool(s.ok(df), df.index), name=name) for name, spec in by_name.items()]
+    schema = pa.DataFrameSchema({n: pa.Column(nullable=True) for n in frame.columns}, checks=frame_checks)
     try:
         # A shallow view, validated in place: no deep copy of a large table, and pandera's
         # registry entry for it goes away with the view as soon as this returns.

@@ -54,9 +54,6 @@ def cast(typed: pd.Series, field: dict) -> pd.Series:
     return typed.astype(pandas_dtype(field))
 
 
-def typed_column(values: pd.Series, field: dict) -> pd.Series:
-    return cast(parse(values, field)[0], field)
-
 
 def format_number(value: float) -> str:
     """The canonical text of a number: the shortest that reads back as the same float

@@ -94,10 +94,6 @@ class Asker:
         return value or default
 
 
-def _fields(table: Table) -> dict[str, dict]:
-    return table.fields
-
-
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -167,10 +163,10 @@ def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, 
 
 
 def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: dict) -> str:
-    for fk in table.foreign_keys:
-        if fk["fields"] == [column] or fk["fields"] == column:
-            target = package.tables.get(fk["reference"].get("resource") or table.name)
-            ref = fk["reference"]["fields"][0] if isinstance(fk["reference"]["fields"], list) else fk["reference"]["fields"]
+    for reference in table.references:
+        if reference.fields == [column]:
+            target = package.tables.get(reference.resource)
+            ref = reference.ref_fields[0]
             if target is None or target.frame is None:
                 return value
             known = target.frame[ref].dropna().astype(str).tolist()

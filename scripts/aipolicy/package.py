@@ -29,6 +29,19 @@ DESCRIPTOR = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
 
 
+@dataclass(frozen=True)
+class Reference:
+    """One foreign key, with its field lists normalised (Table Schema allows a string or a list)."""
+
+    fields: list[str]
+    resource: str
+    ref_fields: list[str]
+
+
+def _as_list(value) -> list[str]:
+    return list(value) if isinstance(value, list) else [value]
+
+
 @dataclass
 class Table:
     name: str
@@ -56,6 +69,16 @@ class Table:
     @property
     def foreign_keys(self) -> list[dict]:
         return self.schema.get("foreignKeys", [])
+
+    @property
+    def references(self) -> list[Reference]:
+        """The foreign keys; a reference without a resource points at this table itself."""
+        return [Reference(_as_list(fk["fields"]), fk["reference"].get("resource") or self.name, _as_list(fk["reference"]["fields"]))
+                for fk in self.foreign_keys]
+
+    @property
+    def number_fields(self) -> list[str]:
+        return [name for name, f in self.fields.items() if f.get("type") == "number"]
 
     @property
     def readable(self) -> bool:
@@ -209,7 +232,6 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
         table.header = first_line.split(",")
     if not _check_header(table):
         return
-    arrow = None
     try:  # Arrow also checks that every byte is UTF-8
         arrow = _fast_arrow(raw, table.header)
     except Exception:  # the fast parser gave up; the strict walk below says why
@@ -323,6 +345,3 @@ def _fast_arrow(raw: bytes, header: list[str]):
             strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
 
-
-def _fast_frame(raw: bytes, header: list[str]) -> pd.DataFrame:
-    return _fast_arrow(raw, header).to_pandas()

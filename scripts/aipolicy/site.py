@@ -299,9 +299,8 @@ class Site:
             s = table_.schema
             parts.append(f'<h2 id="{e(name)}">{e(name)}</h2><p>{e(s.get("description", ""))}</p>')
             keys = [f"Primary key: <code>{e(', '.join(table_.primary_key))}</code>"]
-            for fk in table_.foreign_keys:
-                ref = fk["reference"]
-                keys.append(f"<code>{e(', '.join(fk['fields']))}</code> → <code>{e(ref.get('resource') or name)}.{e(', '.join(ref['fields']))}</code>")
+            for ref in table_.references:
+                keys.append(f"<code>{e(', '.join(ref.fields))}</code> → <code>{e(ref.resource)}.{e(', '.join(ref.ref_fields))}</code>")
             parts.append("<p>" + "; ".join(keys) + f". File: <code>{e(table_.path)}</code>.</p>")
             rows = []
             frame = table_.frame
