@@ -70,10 +70,13 @@ def write_artifacts(package: Package, out: Path) -> None:
     stamp = _zip_time(meta.date_released)
     (out / f"{name}.bib").write_text(bibliography(package, meta, biblatex=False), encoding="utf-8")
     (out / f"{name}.biblatex.bib").write_text(bibliography(package, meta, biblatex=True), encoding="utf-8")
-    write_zip(package, out / f"{name}.zip", name, stamp, (out / f"{name}.bib").read_bytes())
-    write_sqlite(package, out / f"{name}.sqlite")
+    # Each table's canonical bytes and typed rows are computed once and shared by the artifacts.
+    csv_files = {table.path: canonical_bytes(table) for table in package.tables.values()}
+    write_zip(package, out / f"{name}.zip", name, stamp, (out / f"{name}.bib").read_bytes(), csv_files)
+    rows = {table.name: _canonical_rows(table) for table in package.tables.values()}
+    write_sqlite(package, out / f"{name}.sqlite", rows)
     for table in package.tables.values():
-        write_parquet(table, out / f"{name}.{table.name}.parquet")
+        write_parquet(rows[table.name][1], out / f"{name}.{table.name}.parquet")
     (out / f"{name}.entries-flat.csv").write_bytes(flat_csv(package))
     sums = "".join(f"{_sha256(p.read_bytes())}  {p.name}\n" for p in sorted(out.iterdir()) if p.is_file())
     (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
@@ -100,19 +103,19 @@ def bibliography(package: Package, meta: cite.DatasetMeta, biblatex: bool) -> st
     return bibtex.write_bib(entries)
 
 
-def descriptor_with_hashes(package: Package) -> dict:
+def descriptor_with_hashes(package: Package, csv_files: dict[str, bytes]) -> dict:
     descriptor = json.loads(json.dumps(package.descriptor))
     for resource in descriptor["resources"]:
-        data = canonical_bytes(package[resource["name"]])
+        data = csv_files[package[resource["name"]].path]
         resource["bytes"] = len(data)
         resource["hash"] = f"sha256:{_sha256(data)}"
     return descriptor
 
 
-def write_zip(package: Package, path: Path, name: str, stamp: tuple, bib: bytes) -> None:
-    files: dict[str, bytes] = {"datapackage.json": (json.dumps(descriptor_with_hashes(package), ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
+def write_zip(package: Package, path: Path, name: str, stamp: tuple, bib: bytes, csv_files: dict[str, bytes]) -> None:
+    files: dict[str, bytes] = {"datapackage.json": (json.dumps(descriptor_with_hashes(package, csv_files), ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
     for table in package.tables.values():
-        files[table.path] = canonical_bytes(table)
+        files[table.path] = csv_files[table.path]
         schema_path = next(r["schema"] for r in package.descriptor["resources"] if r["name"] == table.name)
         if isinstance(schema_path, str):
             files[schema_path] = (package.root / schema_path).read_bytes()
@@ -151,9 +154,14 @@ def create_table_sql(table: Table) -> str:
     return f"CREATE TABLE {_quote_ident(table.name)} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-def _sql_values(table: Table) -> list[tuple]:
+def _canonical_rows(table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows in canonical order, as text and typed (same order, fresh index)."""
     frame = canonical_frame(table)
     typed = typed_frame(table).loc[frame.index]
+    return frame.reset_index(drop=True), typed.reset_index(drop=True)
+
+
+def _sql_values(table: Table, frame: pd.DataFrame, typed: pd.DataFrame) -> list[tuple]:
     columns = []
     for name, field in table.fields.items():
         kind = field.get("type", "string")
@@ -165,7 +173,7 @@ def _sql_values(table: Table) -> list[tuple]:
     return list(zip(*columns))
 
 
-def write_sqlite(package: Package, path: Path) -> None:
+def write_sqlite(package: Package, path: Path, rows: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> None:
     if path.exists():
         path.unlink()
     con = sqlite3.connect(path, isolation_level=None)
@@ -177,7 +185,7 @@ def write_sqlite(package: Package, path: Path) -> None:
             con.execute(create_table_sql(table))
         for table in _dependency_order(package):
             marks = ", ".join("?" for _ in table.fields)
-            con.executemany(f"INSERT INTO {_quote_ident(table.name)} VALUES ({marks})", _sql_values(table))
+            con.executemany(f"INSERT INTO {_quote_ident(table.name)} VALUES ({marks})", _sql_values(table, *rows[table.name]))
         con.execute("COMMIT")
         bad = con.execute("PRAGMA foreign_key_check").fetchall()
         if bad:
@@ -203,11 +211,10 @@ def _dependency_order(package: Package) -> list[Table]:
     return [package[n] for n in done]
 
 
-def write_parquet(table: Table, path: Path) -> None:
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = typed_frame(table).loc[canonical_frame(table).index].reset_index(drop=True)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
 
 
