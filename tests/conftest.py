@@ -63,6 +63,13 @@ class Pkg:
         self.set_line(table, line, out.getvalue())
         return index + 1
 
+    def delete_lines(self, table: str, startswith: str) -> int:
+        """Delete every row that starts with `startswith`; returns how many went."""
+        lines = self.lines(table)
+        kept = [lines[0]] + [line for line in lines[1:] if not line.startswith(startswith)]
+        self.write(f"data/{table}.csv", "\n".join(kept))
+        return len(lines) - len(kept)
+
     def find_line(self, table: str, startswith: str) -> int:
         for number, line in enumerate(self.lines(table), start=1):
             if line.startswith(startswith):

@@ -206,11 +206,7 @@ def test_dangling_foreign_key_suggests_the_closest_id(pkg):
 # --- the rules of DESIGN.md -----------------------------------------------------------------
 
 def test_entry_without_source(pkg):
-    for number in reversed(range(1, len(pkg.lines("entry_sources")) + 1)):
-        if pkg.lines("entry_sources")[number - 1].startswith("cn-bj-2018-mentougou"):
-            lines = pkg.lines("entry_sources")
-            del lines[number - 1]
-            pkg.write("data/entry_sources.csv", "\n".join(lines))
+    assert pkg.delete_lines("entry_sources", "cn-bj-2018-mentougou") > 0
     line = pkg.find_line("entries", "cn-bj-2018-mentougou")
     assert_problem(pkg, "data/entries.csv", line, 1, "entry-has-source")
 
