@@ -12,11 +12,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import polars as pl
 
-from .fastops import csv_body, non_decreasing
-from .fieldtypes import canonical_text
+from .fastops import first_out_of_order, write_csv
+from .fieldtypes import NUMBER, format_number, fullmatch
 from .package import Package, Table
 from .problems import Problem
 
@@ -24,17 +23,42 @@ from .problems import Problem
 REPAIRABLE = {"bom", "line-ending", "canonical", "header-order"}
 
 
-def canonical_frame(table: Table) -> pd.DataFrame:
-    frame = table.frame[table.field_names]
-    if table.number_fields:
-        frame = frame.assign(**{n: canonical_text(frame[n], table.fields[n]) for n in table.number_fields})
-    if table.primary_key and len(frame):
-        frame = frame.sort_values(table.primary_key, kind="stable", na_position="first")
-    return frame
+def _canonical_numbers(data: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Number cells in their shortest form (`format_number`); a cell that does not parse is
+    left alone (validation reports it). Each distinct value is formatted once."""
+    for name in table.number_fields:
+        values = data.get_column(name)
+        distinct = values.drop_nulls().unique()
+        shaped = distinct.to_frame().select(fullmatch(pl.col(name), NUMBER)).to_series()
+        texts = distinct.filter(shaped).to_list()
+        mapping = {t: format_number(float(t)) for t in texts}
+        changed = {k: v for k, v in mapping.items() if k != v}
+        if changed:
+            data = data.with_columns(pl.col(name).replace(changed))
+    return data
+
+
+def canonical_data(table: Table) -> pl.DataFrame:
+    """The table as `fmt` writes it: fields in schema order, numbers in shortest form, rows in
+    primary-key order (a stable sort, missing values first)."""
+    data = _canonical_numbers(table.data.select(table.field_names), table)
+    if table.primary_key and len(data):
+        data = data.sort(table.primary_key, maintain_order=True, nulls_last=False)
+    return data
+
+
+def canonical_frame(table: Table):
+    """`canonical_data` as a pandas frame of strings."""
+    return canonical_data(table).to_arrow().to_pandas()
 
 
 def canonical_bytes(table: Table) -> bytes:
-    return _header_line(table.field_names).encode("utf-8") + csv_body(canonical_frame(table))
+    out = io.BytesIO()
+    out.write(_header_line(table.field_names).encode("utf-8"))
+    data = canonical_data(table)
+    if data.height:
+        write_csv(data, out)
+    return out.getvalue()
 
 
 def _header_line(names: list[str]) -> str:
@@ -43,36 +67,34 @@ def _header_line(names: list[str]) -> str:
     return buffer.getvalue()
 
 
+def canonical_problem(root: Path, table: Table) -> Problem | None:
+    """Whether the file is byte for byte what `fmt` would write, and if not, from which line."""
+    if table.data is None or table.problems:
+        return None
+    if table.verbatim and table.field_names == table.header:
+        # The file is exactly the minimal-quoting serialisation of its rows, so it is canonical
+        # if and only if its numbers are in shortest form and its rows in primary-key order.
+        first = first_out_of_order(table.data, table.primary_key) if table.primary_key else None
+        if table.number_fields:
+            renumbered = (_canonical_numbers(table.data, table).select(table.number_fields) != table.data.select(table.number_fields))
+            changed = renumbered.select(pl.any_horizontal(pl.all().fill_null(False)).arg_true().first()).item()
+            if changed is not None:
+                first = changed if first is None else min(first, changed)
+        if first is None:
+            return None
+        line = table.line(first)
+    else:
+        current = (root / table.path).read_bytes()
+        wanted = canonical_bytes(table)
+        if current == wanted:
+            return None
+        line = _first_difference(current, wanted)
+    return Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, numbers in shortest form, minimal quoting, LF line ends)",
+                   "canonical", "run `aipolicy fmt` to rewrite it; no value changes")
+
+
 def canonical_problems(package: Package) -> list[Problem]:
-    problems = []
-    for table in package.tables.values():
-        if table.frame is None or table.problems:
-            continue
-        if table.verbatim and table.field_names == table.header:
-            # The file is exactly the minimal-quoting serialisation of its rows, so it is
-            # canonical if and only if the rows are in primary-key order.
-            keys = table.frame[table.primary_key] if table.primary_key else None
-            if keys is not None and not table.number_fields and not keys.isna().any().any():
-                if non_decreasing(table.frame, table.primary_key):  # what a stable sort leaves in place
-                    continue
-            canon = canonical_frame(table)
-            order = canon.index
-            unsorted = order != pd.RangeIndex(len(order))
-            renumbered = np.zeros(len(order), dtype=bool)
-            for n in table.number_fields:
-                renumbered |= (canon[n].sort_index() != table.frame[n]).fillna(False).to_numpy(dtype=bool)
-            if not unsorted.any() and not renumbered.any():
-                continue
-            line = int(table.lines[int(np.argmax(unsorted | renumbered))])
-        else:
-            current = (package.root / table.path).read_bytes()
-            wanted = canonical_bytes(table)
-            if current == wanted:
-                continue
-            line = _first_difference(current, wanted)
-        problems.append(Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, numbers in shortest form, minimal quoting, LF line ends)",
-                                "canonical", "run `aipolicy fmt` to rewrite it; no value changes"))
-    return problems
+    return [p for table in package.tables.values() if (p := canonical_problem(package.root, table))]
 
 
 def _first_difference(a: bytes, b: bytes) -> int:
@@ -103,7 +125,7 @@ def fmt(package: Package) -> tuple[list[str], list[Problem]]:
         return [], blocking
     changed = []
     for table in package.tables.values():
-        if table.frame is None:
+        if table.data is None:
             continue
         path = package.root / table.path
         wanted = canonical_bytes(table)

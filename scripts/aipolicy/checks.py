@@ -2,110 +2,113 @@
 
 Nothing here is written twice: the column checks are generated from each field's `type` and
 `constraints`, the key checks from `primaryKey` and `foreignKeys`, and the cross-field and
-cross-table rules come from `rules.py`. All of them become pandera checks that run on whole
-columns; their failure cases are mapped back to `file:line:column` problems.
+cross-table rules come from `rules.py`. Each is a Polars expression that is True where a row
+is fine; pandera (its Polars backend) runs them on whole columns, and their failure cases
+are mapped back to `file:line:column` problems.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
-import pandas as pd
+import polars as pl
 
 from . import fieldtypes
 from .package import Package, Reference, Table
-from .fastops import arrow_strings, isin
 from .problems import Problem, quote
 
 
 @dataclass
 class Spec:
-    """One check: `ok(frame)` is True where the row is fine (missing values count as fine)."""
+    """One check on one table: `ok` is True where the row is fine (a null result counts as fine).
+    Problems point at `column`."""
 
     table: str
     column: str
     rule: str
-    ok: Callable[[pd.DataFrame], pd.Series]
+    ok: pl.Expr
     message: Callable[[object], str]
     hint: str | None = None
     hint_for: Callable[[object], str] | None = None  # a hint that depends on the value
 
 
 class Context:
-    """The tables of a package for the checks, with parsed columns computed once."""
+    """The tables of a package, as the checks see them: all, or only the one named `only`."""
 
-    def __init__(self, package: Package):
+    def __init__(self, package: Package, only: str | None = None):
         self.package = package
-        self._parsed: dict[tuple[str, str], tuple[pd.Series, pd.Series]] = {}
+        self.only = only
+        self._values: dict[tuple[str, str], pl.Series] = {}
 
-    def frame(self, name: str) -> pd.DataFrame | None:
+    def data(self, name: str) -> pl.DataFrame | None:
         table = self.package.tables.get(name)
-        return table.frame if table is not None else None
+        if table is None or (self.only is not None and name != self.only):
+            return None
+        return table.data
 
-    def parsed(self, name: str, column: str) -> tuple[pd.Series, pd.Series]:
+    def values(self, name: str, column: str) -> pl.Series:
+        """The distinct non-missing values of a column (empty when the table is unreadable)."""
         key = (name, column)
-        if key not in self._parsed:
-            table = self.package.tables[name]
-            self._parsed[key] = fieldtypes.parse(table.frame[column], table.fields[column])
-        return self._parsed[key]
-
-    def values(self, name: str, column: str):
-        """The distinct non-missing values of a column, as an Arrow string array (empty when the
-        table is unreadable)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        frame = self.frame(name)
-        if frame is None or column not in frame:
-            return pa.array([], type=pa.string())
-        key = ("values", name, column)
-        if key not in self._parsed:
-            self._parsed[key] = pc.unique(pc.drop_null(arrow_strings(frame[column])))  # type: ignore[assignment]
-        return self._parsed[key]  # type: ignore[return-value]
+        if key not in self._values:
+            data = self.data(name)
+            if data is None or column not in data.columns:
+                self._values[key] = pl.Series(column, [], dtype=pl.String)
+            else:
+                self._values[key] = data.get_column(column).drop_nulls().unique()
+        return self._values[key]
 
 
-def schema_specs(table: Table, ctx: Context) -> list[Spec]:
+def member(expr: pl.Expr, values) -> pl.Expr:
+    """Whether each value is one of `values` (a Series or a list of strings); null stays null."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    return expr.is_in(series.implode())
+
+
+def schema_specs(table: Table) -> list[Spec]:
+    """The checks of one table that its Table Schema implies, its foreign keys excepted."""
     specs: list[Spec] = []
     for name, field in table.fields.items():
-        specs.extend(_field_specs(table, ctx, name, field))
+        specs.extend(_field_specs(table, name, field))
     if table.primary_key:
         specs.append(_primary_key_spec(table))
-    for reference in table.references:
-        spec = _foreign_key_spec(table, ctx, reference)
-        if spec:
-            specs.append(spec)
     return specs
 
 
-def _field_specs(table: Table, ctx: Context, name: str, field: dict) -> list[Spec]:
+def foreign_key_specs(table: Table, ctx: Context) -> list[Spec]:
+    return [spec for reference in table.references if (spec := _foreign_key_spec(table, ctx, reference))]
+
+
+def _field_specs(table: Table, name: str, field: dict) -> list[Spec]:
     t = table.name
     kind = field.get("type", "string")
     c = field.get("constraints", {})
+    col = pl.col(name)
     specs: list[Spec] = []
     if c.get("required"):
-        specs.append(Spec(t, name, "required", lambda df, n=name: df[n].notna(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.get('description', '')}"))
+        specs.append(Spec(t, name, "required", col.is_not_null(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.get('description', '')}"))
     if kind != "string":
         bad_text = fieldtypes.FORMAT_HINT.get(kind, f"is not a valid {kind}")
-        specs.append(Spec(t, name, "type", lambda df, n=name: ~ctx.parsed(t, n)[1], lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
+        specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
     if "enum" in c:
-        allowed = list(c["enum"])
+        allowed = [str(a) for a in c["enum"]]
         shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
-        specs.append(Spec(t, name, "enum", lambda df, n=name, a=allowed: isin(df[n], a) | df[n].isna(), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
+        specs.append(Spec(t, name, "enum", member(col, allowed), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
     if "pattern" in c:
         pattern = c["pattern"]
-        specs.append(Spec(t, name, "pattern", lambda df, n=name, p=pattern: df[n].isna() | df[n].str.fullmatch(p).fillna(False).astype(bool), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", _pattern_hint(name, pattern)))
-    for key, op, word in (("minLength", "ge", "shorter than"), ("maxLength", "le", "longer than")):
+        specs.append(Spec(t, name, "pattern", fieldtypes.fullmatch(col, pattern), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", _pattern_hint(name, pattern)))
+    for key, test, word in (("minLength", "ge", "shorter than"), ("maxLength", "le", "longer than")):
         if key in c:
             limit = c[key]
-            specs.append(Spec(t, name, key, lambda df, n=name, l=limit, o=op: df[n].isna() | getattr(df[n].str.len(), o)(l).fillna(False).astype(bool),
+            specs.append(Spec(t, name, key, getattr(col.str.len_chars(), test)(limit),
                               lambda v, n=name, l=limit, w=word: f"{n} is {len(str(v))} characters long, {w} the limit of {l}: {quote(v, 60)}", "shorten the text"))
-    for key, op, word in (("minimum", "ge", "below"), ("maximum", "le", "above")):
+    for key, test, word in (("minimum", "ge", "below"), ("maximum", "le", "above")):
         if key in c:
-            limit = c[key]
-            specs.append(Spec(t, name, key, lambda df, n=name, l=limit, o=op: getattr(ctx.parsed(t, n)[0], o)(l).fillna(True).astype(bool),
-                              lambda v, n=name, l=limit, w=word: f"{n} {quote(v)} is {w} the {key} {l}"))
+            limit = fieldtypes.typed_literal(c[key], field)
+            specs.append(Spec(t, name, key, getattr(fieldtypes.typed_expr(name, field), test)(limit),
+                              lambda v, n=name, l=c[key], w=word, k=key: f"{n} {quote(v)} is {w} the {k} {l}"))
     if c.get("unique"):
-        specs.append(Spec(t, name, "unique", lambda df, n=name: ~df[n].duplicated() | df[n].isna(), lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
+        specs.append(Spec(t, name, "unique", col.is_first_distinct() | col.is_null(), lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
     return specs
 
 
@@ -120,10 +123,8 @@ def _pattern_hint(name: str, pattern: str) -> str:
 def _primary_key_spec(table: Table) -> Spec:
     pk = table.primary_key
     label = ", ".join(pk)
-
-    def ok(df: pd.DataFrame) -> pd.Series:
-        return ~df.duplicated(subset=pk, keep="first") | df[pk].isna().any(axis=1)
-
+    key = pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)
+    ok = key.is_first_distinct() | pl.any_horizontal(pl.col(c).is_null() for c in pk)
     return Spec(table.name, pk[0], "primary-key", ok,
                 lambda v: f"primary key ({label}) {quote(v)} is already used by an earlier row",
                 "each row needs its own key: change the ID, or merge the two rows")
@@ -132,13 +133,10 @@ def _primary_key_spec(table: Table) -> Spec:
 def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec | None:
     fields, ref_fields, ref_table = reference.fields, reference.ref_fields, reference.resource
     target = ctx.package.tables.get(ref_table)
-    if target is None or target.frame is None or len(fields) != 1 or any(f not in target.field_names for f in ref_fields):
+    if target is None or target.data is None or len(fields) != 1 or any(f not in target.field_names for f in ref_fields):
         return None  # the referenced table has its own problems, reported where they are
     column, ref_column = fields[0], ref_fields[0]
     known = ctx.values(ref_table, ref_column)
-
-    def ok(df: pd.DataFrame) -> pd.Series:
-        return isin(df[column], known) | df[column].isna()
 
     def message(value: object) -> str:
         return f"{column} {quote(value)} is not a {ref_column} in {target.path}"
@@ -146,44 +144,76 @@ def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec 
     def hint_for(value: object) -> str:
         import difflib
 
-        close = difflib.get_close_matches(str(value), known.to_pylist(), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(str(value), known.to_list(), n=3, cutoff=0.6)
         return f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first, or correct the ID"
 
-    return Spec(table.name, column, "foreign-key", ok, message, hint_for=hint_for)
+    return Spec(table.name, column, "foreign-key", member(pl.col(column), known), message, hint_for=hint_for)
 
 
-def run(table: Table, specs: list[Spec]) -> list[Problem]:
+def pandera_polars():
+    """`pandera.polars`, imported without pandera's pandas layer when pandas is not loaded yet.
+
+    pandera imports its pandas API (and so pandas, about 0.4 s) on `import pandera` whenever
+    pandas is installed, and hypothesis (0.12 s) for its data synthesis when that is
+    installed; the validator uses neither, so both are hidden while pandera is imported,
+    which is pandera's own path for an installation without them.
+    """
+    if "pandera.polars" in sys.modules or "pandas" in sys.modules:
+        import pandera.polars as pa
+
+        return pa
+
+    class _Hide:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("pandas", "hypothesis"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    hider = _Hide()
+    sys.meta_path.insert(0, hider)
+    try:
+        import pandera.polars as pa
+    except ImportError:  # some other pandera: import it the ordinary way
+        sys.meta_path.remove(hider)
+        for module in [m for m in sys.modules if m == "pandera" or m.startswith("pandera.")]:
+            del sys.modules[module]
+        import pandera.polars as pa
+    finally:
+        if hider in sys.meta_path:
+            sys.meta_path.remove(hider)
+    return pa
+
+
+def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> list[Problem]:
     """Run the specs of one table as one lazy pandera validation and map failures to problems."""
-    import pandera.pandas as pa
+    data = table.data if data is None else data
+    if data is None or not specs or len(data) == 0:
+        return []
+    pa = pandera_polars()
     from pandera.errors import SchemaErrors
 
-    frame = table.frame
-    if frame is None or not specs or len(frame) == 0:
-        return []
     by_name = {f"{i}|{s.rule}": s for i, s in enumerate(specs)}
-    frame_checks = [pa.Check(lambda df, s=spec: _as_bool(s.ok(df), df.index), name=name) for name, spec in by_name.items()]
-    schema = pa.DataFrameSchema({n: pa.Column(nullable=True) for n in frame.columns}, checks=frame_checks)
+    per_column: dict[str, list] = {}
+    for name, spec in by_name.items():
+        per_column.setdefault(spec.column, []).append(
+            pa.Check(lambda d, e=spec.ok: d.lazyframe.select(e.fill_null(True).alias("ok")), name=name))
+    schema = pa.DataFrameSchema({column: pa.Column(checks=found, nullable=True) for column, found in per_column.items()})
     try:
-        # A shallow view, validated in place: no deep copy of a large table, and pandera's
-        # registry entry for it goes away with the view as soon as this returns.
-        schema.validate(frame.copy(deep=False), lazy=True, inplace=True)
+        schema.validate(data, lazy=True)  # a DataFrame: pandera runs data checks on it, not on a LazyFrame
         return []
     except SchemaErrors as errors:
         cases = errors.failure_cases
     except Exception as exc:  # a check that itself failed must not hide the others
         return [Problem(table.path, None, None, f"a check could not run: {exc}", "internal")]
+    ours = cases.filter(pl.col("check").is_in(list(by_name)))
+    # A check that raised comes back as one failure case without a row, holding the error.
+    broken = ours.filter(pl.col("index").is_null())
+    if len(broken):
+        return [Problem(table.path, None, None, f"a check could not run ({by_name[check].rule} on {by_name[check].column}): {case}", "internal")
+                for check, case in broken.select("check", "failure_case").iter_rows()]
     problems = []
-    cases = cases[cases["check"].isin(by_name.keys())].drop_duplicates(subset=["check", "index"])
-    for check, index in zip(cases["check"].tolist(), cases["index"].tolist()):
-        if index is None or pd.isna(index):
-            continue
+    for check, index, value in ours.unique(subset=["check", "index"], maintain_order=True).select("check", "index", "failure_case").iter_rows():
         spec = by_name[check]
-        row = frame.index.get_loc(int(index))
-        value = frame[spec.column].iloc[row] if spec.column in frame else None
         hint = spec.hint_for(value) if spec.hint_for else spec.hint
-        problems.append(table.problem(row, spec.column, spec.message(value), spec.rule, hint))
+        problems.append(table.problem(int(index), spec.column, spec.message(value), spec.rule, hint))
     return problems
-
-
-def _as_bool(result: pd.Series, index: pd.Index) -> pd.Series:
-    return pd.Series(result, index=index).fillna(True).astype(bool)

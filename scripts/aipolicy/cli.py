@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import new as new_module
 
     new_module.add_arguments(p)
-    p.set_defaults(func=new_module.main)
+    p.set_defaults(func=lambda args: new_module.main(args))
 
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from .package import Package
 
 LEVELS = ["patch", "minor", "major"]
@@ -45,12 +43,16 @@ class PackageDiff:
 
 
 def _key(frame: pd.DataFrame, pk: list[str]) -> pd.Series:
+    import pandas as pd
+
     if not len(frame):
         return pd.Series([], dtype=str)
     return frame[pk].fillna("").astype(str).agg("/".join, axis=1)  # a missing key part is an empty string, not NaN
 
 
 def table_diff(name: str, old, new) -> TableDiff:
+    import pandas as pd
+
     out = TableDiff(name)
     old_ok = old is not None and old.frame is not None
     new_ok = new is not None and new.frame is not None
@@ -147,14 +149,14 @@ def id_stability_problems(old: Package, new: Package) -> list[str]:
     problems = []
     retired = new.tables.get("retired")
     retired_keys = set()
-    if retired is not None and retired.frame is not None:
-        retired_keys = set(zip(retired.frame["table_name"], retired.frame["id"]))
+    if retired is not None and retired.data is not None:
+        retired_keys = set(retired.data.select("table_name", "id").iter_rows())
     for name, table in new.tables.items():
-        if name == "retired" or len(table.primary_key) != 1 or name not in old.tables or old.tables[name].frame is None or table.frame is None:
+        if name == "retired" or len(table.primary_key) != 1 or name not in old.tables or old.tables[name].data is None or table.data is None:
             continue
         pk = table.primary_key[0]
-        before = set(old.tables[name].frame[pk].dropna())
-        now = set(table.frame[pk].dropna())
+        before = set(old.tables[name].data.get_column(pk).drop_nulls().to_list())
+        now = set(table.data.get_column(pk).drop_nulls().to_list())
         for gone in sorted(before - now):
             if (name, gone) not in retired_keys:
                 problems.append(f"{name}: ID {gone!r} was released but is missing; restore it, or add a row to data/retired.csv saying why it was withdrawn")

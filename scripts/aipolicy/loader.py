@@ -22,7 +22,9 @@ REGISTRY = Path(__file__).with_name("releases.json")
 def typed_frame(table) -> pd.DataFrame:
     """The table with every column typed from its schema; a value that does not fit its type
     (or its enum) is an error, never a silent missing value."""
-    from .fastops import isin
+    import polars as pl
+
+    from .checks import member
 
     frame = table.frame
     columns = {}
@@ -30,10 +32,11 @@ def typed_frame(table) -> pd.DataFrame:
         typed, bad = fieldtypes.parse(frame[name], field)
         enum = field.get("constraints", {}).get("enum")
         if enum and field.get("type", "string") == "string":
-            bad = bad | (frame[name].notna() & ~isin(frame[name], enum))
+            outside = table.data.select((pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum])).alias(name)).to_series()
+            bad = bad | outside.to_numpy()
         if bad.any():
-            row = int(np.argmax(bad.to_numpy()))
-            raise PackageError(f"{table.path}:{int(table.lines[row])}:{table.column_number(name)}: {name} {frame[name].iloc[row]!r} "
+            row = int(np.argmax(np.asarray(bad)))
+            raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {frame[name].iloc[row]!r} "
                                f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
         columns[name] = fieldtypes.cast(typed, field)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))

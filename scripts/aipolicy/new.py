@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+import polars as pl
 
 from .canonical import canonical_bytes, write_atomic
 from .package import Package, PackageError, Table, read_package
@@ -62,10 +62,10 @@ def propose_id(kind: str, row: dict, package: Package) -> str | None:
     base = base.strip("-")[:72].strip("-")
     table = package[KINDS[kind]]
     key = table.primary_key[0]
-    taken = set(table.frame[key].dropna()) if table.frame is not None else set()
+    taken = set(table.data.get_column(key).drop_nulls().to_list()) if table.data is not None else set()
     retired = package.tables.get("retired")
-    if retired is not None and retired.frame is not None:
-        taken |= set(retired.frame.loc[retired.frame["table_name"] == table.name, "id"])
+    if retired is not None and retired.data is not None:
+        taken |= set(retired.data.filter(pl.col("table_name") == table.name).get_column("id").to_list())
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -167,9 +167,9 @@ def _checked_reference(package: Package, table: Table, column: str, value: str, 
         if reference.fields == [column]:
             target = package.tables.get(reference.resource)
             ref = reference.ref_fields[0]
-            if target is None or target.frame is None:
+            if target is None or target.data is None:
                 return value
-            known = target.frame[ref].dropna().astype(str).tolist()
+            known = target.data.get_column(ref).drop_nulls().to_list()
             while value not in known:
                 close = difflib.get_close_matches(value, known, n=5, cutoff=0.5)
                 hint = f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first"
@@ -182,8 +182,8 @@ def _checked_reference(package: Package, table: Table, column: str, value: str, 
 
 def _append(package: Package, name: str, rows: list[dict]) -> None:
     table = package[name]
-    extra = pd.DataFrame([{k: r.get(k) for k in table.field_names} for r in rows], dtype="str")
-    table.frame = pd.concat([table.frame, extra], ignore_index=True) if table.frame is not None and len(table.frame) else extra
+    extra = pl.DataFrame([[r.get(k) for k in table.field_names] for r in rows], schema={k: pl.String for k in table.field_names}, orient="row")
+    table.data = pl.concat([table.data, extra]) if table.data is not None and len(table.data) else extra
 
 
 def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
@@ -191,7 +191,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
     from .validate import validate
 
     package = read_package(args.get("package_path"), strict=False)
-    if any(t.frame is None for t in package.tables.values()):
+    if any(t.data is None for t in package.tables.values()):
         raise Refused("the package cannot be read; run `aipolicy validate` first")
     asker = Asker(interactive)
     name = KINDS[kind]

@@ -1,15 +1,17 @@
 """The one reader: `datapackage.json` and `schemas/` in, tables of strings out.
 
 Everything downstream (validation, typed loading, releases, docs) starts here, so the
-package is parsed one way only. Tables come back as pandas frames of strings (missing
-values as NA) together with the physical line number of every row, which is what lets every
-later check point at `file:line:column`.
+package is parsed one way only. Each table comes back as a Polars frame of strings (missing
+values as null; `Table.data`), viewed as a pandas frame on demand (`Table.frame`), together
+with the physical line of every row, which is what lets every later check point at
+`file:line:column`.
 
-With `strict=True` (what `validate` and `fmt` use) each file is first walked with Python's
-`csv` module in strict mode, which finds what a fast parser forgives: stray or unbalanced
-quotes, rows with too many or too few cells, blank lines and line breaks inside cells.
-The fast path (pyarrow) then reads the values; only a file with such problems is read by
-the slow path, row by row, so that no row is lost without a message.
+Polars parses the file; the parse is then proved faithful by writing the rows back with
+minimal quoting and comparing the bytes with the file. Only a file that differs (stray or
+unbalanced quotes, rows with too many or too few cells, blank lines, line breaks inside
+cells, CR line ends, bytes that are not UTF-8, needless quoting) is walked again with
+Python's `csv` module in strict mode, row by row, to say what is wrong where; no row is
+lost without a message.
 """
 from __future__ import annotations
 
@@ -19,10 +21,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import polars as pl
 
-from .fastops import csv_matches
 from .problems import PackageError, Problem, quote
 
 DESCRIPTOR = "datapackage.json"
@@ -47,11 +47,40 @@ class Table:
     name: str
     path: str  # relative to the package root, with forward slashes
     schema: dict
-    frame: pd.DataFrame | None = None  # strings, NA for empty cells; None when unreadable
-    lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _data: pl.DataFrame | None = field(default=None, repr=False)
+    lines: list[int] | None = None  # the physical line of each row; None: row i is on line i + 2
     problems: list[Problem] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
-    verbatim: bool = False  # the file is byte for byte the minimal-quoting serialisation of `frame`
+    verbatim: bool = False  # the file is byte for byte the minimal-quoting serialisation of `data`
+    loaded: bool = False  # whether the rows were read (successfully or not)
+    _frame: object = field(default=None, repr=False)
+
+    @property
+    def data(self) -> pl.DataFrame | None:
+        """The rows as a Polars frame of strings (null for empty cells); None when unreadable."""
+        return self._data
+
+    @data.setter
+    def data(self, value: pl.DataFrame | None) -> None:
+        self._data = value
+        self._frame = None
+
+    @property
+    def frame(self):
+        """The rows as a pandas frame of strings (NA for empty cells); None when unreadable."""
+        if self._frame is None and self.data is not None:
+            self._frame = self.data.to_arrow().to_pandas()
+        return self._frame
+
+    @frame.setter
+    def frame(self, value) -> None:
+        import pyarrow as pa
+
+        self._data = None if value is None else pl.from_arrow(pa.Table.from_pandas(value.astype("str"), preserve_index=False))
+        self._frame = value
+
+    def line(self, row: int) -> int:
+        return int(self.lines[row]) if self.lines is not None else row + 2
 
     @property
     def field_names(self) -> list[str]:
@@ -83,14 +112,14 @@ class Table:
     @property
     def readable(self) -> bool:
         """True when the rows could be mapped onto the schema's fields."""
-        return self.frame is not None
+        return self.data is not None
 
     def column_number(self, name: str) -> int | None:
         names = self.header or self.field_names
         return names.index(name) + 1 if name in names else None
 
     def problem(self, row: int | None, column: str | None, message: str, rule: str, hint: str | None = None) -> Problem:
-        line = int(self.lines[row]) if row is not None else None
+        line = self.line(row) if row is not None else None
         col = self.column_number(column) if column else None
         return Problem(self.path, line, col, message, rule, hint, column)
 
@@ -144,8 +173,9 @@ def read_descriptor(root: Path) -> tuple[dict, list[Problem]]:
     return descriptor, []
 
 
-def read_package(path: str | Path | None = None, *, strict: bool = True, tables: list[str] | None = None) -> Package:
-    """Read the descriptor, the schemas and the tables (all, or those named)."""
+def read_package(path: str | Path | None = None, *, strict: bool = True, tables: list[str] | None = None, rows: bool = True) -> Package:
+    """Read the descriptor, the schemas and the tables (all, or those named; with `rows=False`
+    the rows are left unread, for `read_rows` to read one table at a time)."""
     root = find_root(path)
     descriptor, problems = read_descriptor(root)
     out: dict[str, Table] = {}
@@ -162,14 +192,17 @@ def read_package(path: str | Path | None = None, *, strict: bool = True, tables:
         schema, schema_problems = _read_schema(root, resource)
         problems.extend(schema_problems)
         out[resource["name"]] = Table(resource["name"], resource["path"], schema or {})
-    # Tables are read in parallel: Arrow and Polars do the work outside the GIL.
-    from concurrent.futures import ThreadPoolExecutor
+    package = Package(root, descriptor, out, problems)
+    if rows:
+        for table in out.values():
+            read_rows(package, table, strict=strict)
+    return package
 
-    readable = [t for t in out.values() if t.schema]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for _ in pool.map(lambda t: _read_rows(root, t, strict=strict), readable):
-            pass
-    return Package(root, descriptor, out, problems)
+
+def read_rows(package: Package, table: Table, *, strict: bool = True) -> None:
+    """Read the rows of one table of `package` (nothing when its schema could not be read)."""
+    if table.schema:
+        _read_rows(package.root, table, strict=strict)
 
 
 def _read_schema(root: Path, resource: dict) -> tuple[dict | None, list[Problem]]:
@@ -203,28 +236,32 @@ def _byte_location(raw: bytes, offset: int) -> tuple[int, int]:
 
 
 def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
+    """Read one table into `table` (rows, lines, problems). With `strict`, every way in which
+    the file departs from well-formed CSV is reported; without, the rows are still read
+    faithfully (a malformed file is walked by the csv module), but nothing is reported."""
     path = root / table.path
+    table.loaded = True
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            first = fh.readline()
+            size = fh.seek(0, 2)
     except FileNotFoundError:
         table.problems.append(Problem(table.path, None, None, f"data file of resource {quote(table.name)} is missing", "missing-file", f"create {table.path} with the header {','.join(table.field_names)}"))
         return
     except OSError as exc:
         raise PackageError(f"{table.path}: cannot be read ({exc.strerror})") from None
-    if not raw or raw.isspace():
+    problems = table.problems if strict else []
+    if size == 0 or (size < 4096 and path.read_bytes().isspace()):
         table.problems.append(Problem(table.path, 1, None, "the file is empty", "empty-file", f"the first line must be the header {','.join(table.field_names)}"))
         return
-    if raw.startswith(BOM):
-        table.problems.append(Problem(table.path, 1, 1, "the file starts with a UTF-8 byte order mark", "bom", "run `aipolicy fmt` (or save as UTF-8 without BOM)"))
-        raw = raw[len(BOM):]
-    if b"\r" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\r")) + 1
-        table.problems.append(Problem(table.path, line, None, "line ends with CR (Windows or old Mac line ending)", "line-ending", "run `aipolicy fmt` to use LF line ends"))
-    header_end = raw.find(b"\n") + 1 or len(raw)
+    bom = first.startswith(BOM)
+    if bom:
+        problems.append(Problem(table.path, 1, 1, "the file starts with a UTF-8 byte order mark", "bom", "run `aipolicy fmt` (or save as UTF-8 without BOM)"))
+        first = first[len(BOM):]
     try:
-        first_line = raw[:header_end].decode("utf-8").rstrip("\r\n")
+        first_line = first.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        table.problems.append(Problem(table.path, 1, exc.start + 1, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
+        table.problems.append(Problem(table.path, 1, exc.start + 1, f"byte {first[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
         return
     try:
         table.header = next(csv.reader([first_line], strict=True))
@@ -232,35 +269,79 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
         table.header = first_line.split(",")
     if not _check_header(table):
         return
-    try:  # Arrow also checks that every byte is UTF-8
-        arrow = _fast_arrow(raw, table.header)
-    except Exception:  # the fast parser gave up; the strict walk below says why
-        arrow = None
-    # Fast proof of a well-formed file: write the parsed rows back with minimal quoting and
-    # compare. Only a file that differs is walked row by row, to say what is wrong where.
-    table.verbatim = strict and arrow is not None and not table.problems and csv_matches(arrow, memoryview(raw)[header_end:])
+    header_end = len(first) + (len(BOM) if bom else 0)
+    data = None
+    if not first.endswith(b"\r\n"):
+        try:  # Polars also checks that every byte is UTF-8
+            data = _fast_read(path.read_bytes()[len(BOM):] if bom else path, table.header)
+        except Exception:  # the fast parser gave up; the strict walk below says why
+            data = None
+    table.verbatim = data is not None and not bom and _proved(data, path, header_end)
     lines = None
-    frame = arrow.to_pandas() if arrow is not None else None
-    del arrow
-    if strict and not table.verbatim or frame is None:
+    if not table.verbatim:
+        raw = path.read_bytes()
+        if b"\r" in raw:
+            line = raw.count(b"\n", 0, raw.index(b"\r")) + 1
+            problems.append(Problem(table.path, line, None, "line ends with CR (Windows or old Mac line ending)", "line-ending", "run `aipolicy fmt` to use LF line ends"))
         try:
-            text = raw.decode("utf-8")
+            text = raw[len(BOM):].decode("utf-8") if bom else raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line, col = _byte_location(raw, exc.start)
             table.problems.append(Problem(table.path, line, col, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
             return
-        lines, clean = _strict_pass(table, text, table.problems if strict else [], None)
-        if not clean or frame is None or len(frame) != len(lines):
-            rows: list[list[str]] = []  # walk again, keeping the good rows, so that none is lost without a message
-            lines, _ = _strict_pass(table, text, [], rows)
-            frame = pd.DataFrame(rows, columns=table.header, dtype="str") if rows else pd.DataFrame({c: pd.Series([], dtype="str") for c in table.header})
-            frame = frame.replace({"": None}) if len(frame) else frame
-    if lines is None:
-        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    if len(frame) == 0 and not table.schema.get("x-may-be-empty", False):
+        rows: list[list[str]] = []  # the rows the strict walk can read: none is lost without a message
+        lines, _ = _strict_pass(table, text, problems, rows)
+        data = _empty_as_null(pl.DataFrame(rows, schema={c: pl.String for c in table.header}, orient="row"))
+    if len(data) == 0 and not table.schema.get("x-may-be-empty", False):
         table.problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
-    table.frame = frame
-    table.lines = np.asarray(lines, dtype=np.int64)
+    table.data = data
+    table.lines = lines
+
+
+def _fast_read(source, header: list[str]) -> pl.DataFrame:
+    data = pl.read_csv(source, has_header=False, skip_lines=1, schema={c: pl.String for c in header},
+                       raise_if_empty=False, quote_char='"', null_values=None)
+    return _empty_as_null(data)
+
+
+def _empty_as_null(data: pl.DataFrame) -> pl.DataFrame:
+    """A quoted empty cell (\"\") reads as an empty string: make it missing, as an empty cell is."""
+    if not len(data):
+        return data
+    empty = data.select((pl.col(c).str.len_bytes() == 0).any() for c in data.columns).row(0)
+    fix = [c for c, e in zip(data.columns, empty) if e]
+    return data.with_columns(pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)) for c in fix) if fix else data
+
+
+def _proved(data: pl.DataFrame, path: Path, header_end: int, chunk_rows: int = 200_000) -> bool:
+    """Whether the file after its header is exactly the minimal-quoting serialisation of
+    `data` with one row per line: then a strict parser reads exactly these rows from it.
+    Compared a slice of rows at a time, so the serialisation never sits in memory whole."""
+    import mmap
+
+    if len(data) and data.select(pl.any_horizontal(pl.col(c).str.contains(r"[\r\n]").any() for c in data.columns)).item():
+        return False  # a line break inside a cell: the strict walk reports it with its line
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        if size <= header_end:
+            return len(data) == 0
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+            body = memoryview(raw)[header_end:]
+            try:
+                offset = 0
+                for start in range(0, max(len(data), 1), chunk_rows):
+                    buffer = io.BytesIO()
+                    data.slice(start, chunk_rows).write_csv(buffer, include_header=False, quote_style="necessary", null_value="", line_terminator="\n")
+                    part = buffer.getbuffer()
+                    try:
+                        if body[offset:offset + len(part)] != part:
+                            return False
+                        offset += len(part)
+                    finally:
+                        part.release()
+                return offset == len(body)
+            finally:
+                body.release()
 
 
 def _check_header(table: Table) -> bool:
@@ -330,18 +411,3 @@ def _strict_pass(table: Table, text: str, problems: list[Problem], rows: list[li
         problems.append(Problem(table.path, prev + 1, None, f"malformed CSV: {exc}", "quote", "a quoted value must end with a quote followed by a comma or the line end; double any quote inside it (\"\")"))
         clean = False
     return lines, clean
-
-
-def _fast_arrow(raw: bytes, header: list[str]):
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    return pacsv.read_csv(
-        pa.py_buffer(raw),
-        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}, null_values=[""],
-            strings_can_be_null=True, quoted_strings_can_be_null=True),
-    )
-

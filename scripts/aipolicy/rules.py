@@ -1,9 +1,10 @@
 """The rules that no single column can express: one function per rule.
 
 Each function takes the check context and yields `Spec`s (a table, the column to point at,
-and a vectorised test that is True where a row is fine). `validate` runs them as pandera
+and a Polars expression that is True where a row is fine). `validate` runs them as pandera
 checks together with the checks generated from the schemas. To add a rule, add a function
-here and decorate it with `@rule`.
+here and decorate it with `@rule`, or with `@rule(across=True)` when it reads other tables
+than the one it checks: those run last, on the key columns of every table.
 """
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import datetime as _dt
 from functools import lru_cache
 from typing import Callable, Iterator
 
-import pandas as pd
+import polars as pl
 
-from .checks import Context, Spec
-from .fastops import isin
+from .checks import Context, Spec, member
+from .fieldtypes import typed_expr
 from .problems import quote
 
-RULES: list[Callable[[Context], Iterator[Spec]]] = []
+RULES: list[Callable[[Context], Iterator[Spec]]] = []  # rules within one table
+ACROSS: list[Callable[[Context], Iterator[Spec]]] = []  # rules that read other tables
 
 # Events of an entry's lifecycle that must come in this order when both are present.
 LIFECYCLE_ORDER = [
@@ -29,26 +31,40 @@ LIFECYCLE_ORDER = [
 # Dates that may lie in the future: the date a target is to be reached.
 FUTURE_ALLOWED = {"target_date"}
 FORMULA_START = ("=", "+", "-", "@")
+# What Python's str.strip() removes: Unicode White_Space and the separators U+001C..U+001F.
+WHITESPACE = r"[\s\x1c-\x1f]"
 
 
-def rule(fn):
-    RULES.append(fn)
-    return fn
+def rule(fn=None, *, across: bool = False):
+    def register(f):
+        (ACROSS if across else RULES).append(f)
+        return f
+
+    return register(fn) if fn is not None else register
 
 
-def today() -> pd.Timestamp:
-    return pd.Timestamp(_dt.date.today())
+def today() -> _dt.date:
+    return _dt.date.today()
 
 
 def _readable(ctx: Context, *names: str) -> bool:
-    return all(ctx.frame(n) is not None for n in names)
+    return all(ctx.data(n) is not None for n in names)
+
+
+def _tables(ctx: Context):
+    """The readable tables in view, with their Table objects."""
+    for name, table in ctx.package.tables.items():
+        if ctx.data(name) is not None:
+            yield name, table
+
+
+def _strings(values) -> pl.Series:
+    return pl.Series(sorted(v for v in values if v is not None), dtype=pl.String)
 
 
 def _date_pairs(ctx: Context) -> Iterator[tuple[str, str, str]]:
     """(table, date column, precision column) for every date with a precision companion."""
-    for name, table in ctx.package.tables.items():
-        if table.frame is None:
-            continue
+    for name, table in _tables(ctx):
         for column, field in table.fields.items():
             if field.get("type") == "date" and f"{column}_precision" in table.fields:
                 yield name, column, f"{column}_precision"
@@ -56,24 +72,22 @@ def _date_pairs(ctx: Context) -> Iterator[tuple[str, str, str]]:
                 yield name, column, "date_precision"
 
 
-@rule
+@rule(across=True)
 def every_entry_has_a_source(ctx: Context):
     if not _readable(ctx, "entries", "entry_sources"):
         return
     cited = ctx.values("entry_sources", "entry_id")
-    yield Spec("entries", "entry_id", "entry-has-source", lambda df: isin(df["entry_id"], cited) | df["entry_id"].isna(),
+    yield Spec("entries", "entry_id", "entry-has-source", member(pl.col("entry_id"), cited) | pl.col("entry_id").is_null(),
                lambda v: f"entry {quote(v)} cites no source", "add a row for it to data/entry_sources.csv")
 
 
-@rule
+@rule(across=True)
 def every_source_is_cited(ctx: Context):
     if not _readable(ctx, "sources"):
         return
     citing = [("entry_sources", "source_id"), ("entry_dates", "source_id"), ("figures", "source_id"), ("organizations", "source_id")]
-    import pyarrow as pa
-
-    cited = pa.chunked_array([ctx.values(t, c) for t, c in citing if ctx.frame(t) is not None], type=pa.string())
-    yield Spec("sources", "source_id", "source-cited", lambda df: isin(df["source_id"], cited) | df["source_id"].isna(),
+    cited = pl.concat([ctx.values(t, c).rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])]).unique()
+    yield Spec("sources", "source_id", "source-cited", member(pl.col("source_id"), cited) | pl.col("source_id").is_null(),
                lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                "cite it in data/entry_sources.csv, or remove it")
 
@@ -81,116 +95,86 @@ def every_source_is_cited(ctx: Context):
 @rule
 def dates_are_not_in_the_future(ctx: Context):
     now = today()
-    for name, table in ctx.package.tables.items():
-        if table.frame is None:
-            continue
+    for name, table in _tables(ctx):
         for column, field in table.fields.items():
             if field.get("type") != "date" or column in FUTURE_ALLOWED:
                 continue
-
-            def ok(df, n=name, c=column):
-                values = ctx.parsed(n, c)[0]
-                return (values <= now) | values.isna()
-
-            yield Spec(name, column, "future-date", ok, lambda v, c=column: f"{c} {quote(v)} is in the future",
+            yield Spec(name, column, "future-date", typed_expr(column, field) <= now, lambda v, c=column: f"{c} {quote(v)} is in the future",
                        "record only what has happened; a planned date belongs in the summary or a target figure")
 
 
 @rule
 def dates_agree_with_their_precision(ctx: Context):
     for name, column, precision in _date_pairs(ctx):
-        def ok(df, n=name, c=column, p=precision):
-            values = ctx.parsed(n, c)[0]
-            prec = df[p]
-            known = values.notna()
-            bad_month = known & (prec == "month") & (values.dt.day != 1)
-            bad_year = known & (prec == "year") & ((values.dt.day != 1) | (values.dt.month != 1))
-            return ~(bad_month | bad_year).fillna(False).astype(bool)
-
-        yield Spec(name, column, "date-precision", ok, lambda v, c=column, p=precision: f"{c} {quote(v)} disagrees with its precision in {p}",
+        values = typed_expr(column, ctx.package.tables[name].fields[column])
+        prec = pl.col(precision)
+        bad_month = (prec == "month") & (values.dt.day() != 1)
+        bad_year = (prec == "year") & ((values.dt.day() != 1) | (values.dt.month() != 1))
+        yield Spec(name, column, "date-precision", ~(bad_month | bad_year), lambda v, c=column, p=precision: f"{c} {quote(v)} disagrees with its precision in {p}",
                    "a month-precision date is written YYYY-MM-01 and a year-precision date YYYY-01-01")
-
-        def both_or_neither(df, c=column, p=precision):
-            return df[c].notna() == df[p].notna()
-
-        yield Spec(name, precision, "date-precision", both_or_neither, lambda v, c=column, p=precision: f"{c} and {p} must be given together",
-                   f"fill in both {column} and {precision}, or neither")
-
-
-def _period_end(values: pd.Series, precision: pd.Series) -> pd.Series:
-    end = values.copy()
-    month = precision == "month"
-    year = precision == "year"
-    end[month] = values[month] + pd.offsets.MonthEnd(0)
-    end[year] = values[year] + pd.offsets.YearEnd(0)
-    return end
+        yield Spec(name, precision, "date-precision", pl.col(column).is_not_null() == prec.is_not_null(),
+                   lambda v, c=column, p=precision: f"{c} and {p} must be given together", f"fill in both {column} and {precision}, or neither")
 
 
 @rule
 def lifecycles_are_in_order(ctx: Context):
     if not _readable(ctx, "entry_dates"):
         return
-
-    def ok(df):
-        start = ctx.parsed("entry_dates", "date")[0]
-        end = _period_end(start, df["date_precision"])
-        fine = pd.Series(True, index=df.index)
-        frame = pd.DataFrame({"entry": df["entry_id"], "event": df["event"], "start": start, "end": end})
-        first = frame.dropna().groupby(["entry", "event"])["start"].min()  # an event may occur on several dates
-        for before, after in LIFECYCLE_ORDER:  # the later event is the one flagged
-            later = frame["event"] == after
-            if not later.any():
-                continue
-            keys = pd.MultiIndex.from_arrays([frame.loc[later, "entry"], pd.Series(before, index=frame.index[later])])
-            earlier_start = pd.Series(first.reindex(keys).to_numpy(), index=frame.index[later])
-            fine.loc[later] &= ~(earlier_start > frame.loc[later, "end"]).fillna(False).astype(bool)
-        return fine
-
-    yield Spec("entry_dates", "date", "lifecycle-order", ok, lambda v: f"date {quote(v)} comes before an event that must precede it in the lifecycle",
+    start = typed_expr("date", ctx.package.tables["entry_dates"].fields["date"])
+    precision = pl.col("date_precision")
+    # The last day a date can mean: a month-precision date may be any day of its month.
+    end = (pl.when(precision == "month").then(start.dt.month_end())
+           .when(precision == "year").then(pl.date(start.dt.year(), 12, 31)).otherwise(start))
+    event = pl.col("event")
+    fine = pl.lit(True)
+    for before, after in LIFECYCLE_ORDER:  # the later event is the one flagged
+        earliest = start.filter(event == before).min().over("entry_id")  # an event may occur on several dates
+        fine = fine & ~((event == after) & (earliest > end)).fill_null(False)
+    yield Spec("entry_dates", "date", "lifecycle-order", fine, lambda v: f"date {quote(v)} comes before an event that must precede it in the lifecycle",
                "check both dates against the source: proposed <= adopted <= in-force <= repealed, signed <= published <= in-force")
 
 
-@lru_cache(maxsize=1)
-def _codes() -> dict[str, set[str]]:
+@lru_cache(maxsize=None)
+def _iso(standard: str) -> list[dict]:
+    """The records of one ISO standard as pycountry ships them (its JSON databases, read
+    directly: building pycountry's objects for all 5,000 subdivisions takes 0.1 s)."""
+    import json
+    import os
+
     import pycountry
 
-    return {
-        "alpha2": {c.alpha_2 for c in pycountry.countries},
-        "alpha3": {c.alpha_3 for c in pycountry.countries},
-        "alpha2to3": {c.alpha_2: c.alpha_3 for c in pycountry.countries},
-        "subdivisions": {s.code for s in pycountry.subdivisions},
-        "currencies": {c.alpha_3 for c in pycountry.currencies},
-        "languages": {getattr(l, "alpha_2", None) for l in pycountry.languages} | {l.alpha_3 for l in pycountry.languages},
-        "scripts": {s.alpha_4 for s in pycountry.scripts},
-    }
+    with open(os.path.join(pycountry.DATABASE_DIR, f"iso{standard}.json"), encoding="utf-8") as fh:
+        return json.load(fh)[standard]
+
+
+@lru_cache(maxsize=None)
+def _code_set(name: str):
+    if name == "alpha2to3":
+        return {c["alpha_2"]: c["alpha_3"] for c in _iso("3166-1")}
+    standard, keys = {"alpha2": ("3166-1", ["alpha_2"]), "alpha3": ("3166-1", ["alpha_3"]), "subdivisions": ("3166-2", ["code"]),
+                      "currencies": ("4217", ["alpha_3"]), "languages": ("639-3", ["alpha_2", "alpha_3"]), "scripts": ("15924", ["alpha_4"])}[name]
+    return {record[k] for record in _iso(standard) for k in keys if k in record}
 
 
 @rule
 def currency_units_are_iso_4217(ctx: Context):
     if not _readable(ctx, "figures"):
         return
-    currencies = _codes()["currencies"]
-
-    def ok(df):
-        unit = df["unit"]
-        code = unit.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
-        return ~code | isin(unit, currencies)
-
-    yield Spec("figures", "unit", "currency", ok, lambda v: f"unit {quote(v)} is not an ISO 4217 currency code",
-               "use a code such as CNY, USD, EUR, GBP or JPY")
+    unit = pl.col("unit")
+    yield Spec("figures", "unit", "currency", ~unit.str.contains("^[A-Z]{3}$") | member(unit, _strings(_code_set("currencies"))),
+               lambda v: f"unit {quote(v)} is not an ISO 4217 currency code", "use a code such as CNY, USD, EUR, GBP or JPY")
 
 
 def bcp47_valid(tag: str) -> bool:
-    codes = _codes()
     parts = tag.split("-")
-    if parts[0].lower() != parts[0] or parts[0] not in codes["languages"]:
+    if parts[0].lower() != parts[0] or parts[0] not in _code_set("languages"):
         return False
     for sub in parts[1:]:
         if len(sub) == 4 and sub.isalpha():
-            if sub.title() not in codes["scripts"] or sub != sub.title():
+            if sub.title() not in _code_set("scripts") or sub != sub.title():
                 return False
         elif len(sub) == 2 and sub.isalpha():
-            if sub.upper() not in codes["alpha2"] or sub != sub.upper():
+            if sub.upper() not in _code_set("alpha2") or sub != sub.upper():
                 return False
         elif len(sub) == 3 and sub.isdigit():
             continue
@@ -201,16 +185,11 @@ def bcp47_valid(tag: str) -> bool:
 
 @rule
 def languages_are_bcp47(ctx: Context):
-    for name, table in ctx.package.tables.items():
-        if table.frame is None or "language" not in table.fields:
+    for name, table in _tables(ctx):
+        if "language" not in table.fields:
             continue
-
-        def ok(df):
-            values = df["language"]
-            verdict = {v: bcp47_valid(v) for v in values.dropna().unique()}
-            return values.map(verdict).fillna(True).astype(bool)
-
-        yield Spec(name, "language", "language", ok, lambda v: f"language {quote(v)} is not a valid BCP 47 tag",
+        valid = _strings(v for v in ctx.values(name, "language").to_list() if bcp47_valid(v))  # each distinct tag judged once
+        yield Spec(name, "language", "language", member(pl.col("language"), valid), lambda v: f"language {quote(v)} is not a valid BCP 47 tag",
                    "use an ISO 639 language code with optional script and region, like en, zh, zh-Hans or pt-BR")
 
 
@@ -218,39 +197,27 @@ def languages_are_bcp47(ctx: Context):
 def jurisdiction_codes_are_iso(ctx: Context):
     if not _readable(ctx, "jurisdictions"):
         return
-    codes = _codes()
-
-    def ok(df):
-        jid, level = df["jurisdiction_id"], df["level"]
-        country = (level == "country") & ~isin(jid, codes["alpha2"])
-        subdivision = (level == "subdivision") & ~isin(jid, codes["subdivisions"])
-        other = isin(level, ["supranational", "international"]) & isin(jid, codes["alpha2"])
-        return ~(country | subdivision | other).fillna(False).astype(bool)
-
-    yield Spec("jurisdictions", "jurisdiction_id", "jurisdiction-code", ok,
+    jid, level, iso3 = pl.col("jurisdiction_id"), pl.col("level"), pl.col("iso3")
+    alpha2 = _strings(_code_set("alpha2"))
+    country = (level == "country") & ~member(jid, alpha2)
+    subdivision = (level == "subdivision") & ~member(jid, _strings(_code_set("subdivisions")))
+    other = level.is_in(["supranational", "international"]) & member(jid, alpha2)
+    yield Spec("jurisdictions", "jurisdiction_id", "jurisdiction-code", ~(country | subdivision | other).fill_null(False),
                lambda v: f"jurisdiction_id {quote(v)} is not a valid ISO code for its level",
                "countries use ISO 3166-1 alpha-2 (CN), subdivisions ISO 3166-2 (CN-BJ); a supranational ID must not be a country code")
-
-    def iso3_ok(df):
-        expected = df["jurisdiction_id"].map(codes["alpha2to3"])
-        return (df["iso3"] == expected).fillna(False).astype(bool) | (df["level"] != "country") & df["iso3"].isna()
-
-    yield Spec("jurisdictions", "iso3", "jurisdiction-code", iso3_ok, lambda v: f"iso3 {quote(v)} does not match the country's ISO 3166-1 alpha-3 code",
+    expected = jid.replace_strict(_code_set("alpha2to3"), default=None, return_dtype=pl.String)
+    yield Spec("jurisdictions", "iso3", "jurisdiction-code", (iso3 == expected).fill_null(False) | ((level != "country") & iso3.is_null()),
+               lambda v: f"iso3 {quote(v)} does not match the country's ISO 3166-1 alpha-3 code",
                "countries need their alpha-3 code (CN -> CHN); other levels leave it empty")
-
-    def parent_ok(df):
-        sub = df["level"] == "subdivision"
-        return ~sub | (df["parent_id"] == df["jurisdiction_id"].str.split("-").str[0]).fillna(False).astype(bool)
-
-    yield Spec("jurisdictions", "parent_id", "jurisdiction-code", parent_ok, lambda v: f"parent_id {quote(v)} is not the country of this subdivision",
+    yield Spec("jurisdictions", "parent_id", "jurisdiction-code",
+               (level != "subdivision") | (pl.col("parent_id") == jid.str.split("-").list.first()).fill_null(False),
+               lambda v: f"parent_id {quote(v)} is not the country of this subdivision",
                "a subdivision's parent is the country in the first part of its code (CN-BJ -> CN)")
 
 
 def _free_text_fields(ctx: Context) -> Iterator[tuple[str, str]]:
     """String fields without a pattern or enum: the ones a person types freely."""
-    for name, table in ctx.package.tables.items():
-        if table.frame is None:
-            continue
+    for name, table in _tables(ctx):
         for column, field in table.fields.items():
             c = field.get("constraints", {})
             if field.get("type", "string") == "string" and "pattern" not in c and "enum" not in c:
@@ -259,8 +226,9 @@ def _free_text_fields(ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule
 def no_formula_like_text(ctx: Context):
+    starts = "^[" + "".join("\\" + c for c in FORMULA_START) + "]"
     for name, column in _free_text_fields(ctx):
-        yield Spec(name, column, "formula", lambda df, c=column: ~df[c].str.startswith(FORMULA_START).fillna(False).astype(bool),
+        yield Spec(name, column, "formula", ~pl.col(column).str.contains(starts),
                    lambda v, c=column: f"{c} {quote(v)} starts with a character that spreadsheets run as a formula",
                    "reword the text so that it does not start with =, +, - or @")
 
@@ -268,7 +236,7 @@ def no_formula_like_text(ctx: Context):
 @rule
 def no_surrounding_whitespace(ctx: Context):
     for name, column in _free_text_fields(ctx):
-        yield Spec(name, column, "whitespace", lambda df, c=column: df[c].isna() | (df[c].str.strip() == df[c]).fillna(False).astype(bool),
+        yield Spec(name, column, "whitespace", ~pl.col(column).str.contains(f"^{WHITESPACE}|{WHITESPACE}$"),
                    lambda v, c=column: f"{c} {quote(v)} has leading or trailing whitespace", "remove the spaces at the start and end of the cell")
 
 
@@ -276,8 +244,7 @@ def no_surrounding_whitespace(ctx: Context):
 def titles_are_unique_per_jurisdiction(ctx: Context):
     if not _readable(ctx, "entries"):
         return
-    yield Spec("entries", "title", "duplicate-title",
-               lambda df: ~df.duplicated(subset=["jurisdiction_id", "title"], keep="first") | df["title"].isna(),
+    yield Spec("entries", "title", "duplicate-title", pl.struct("jurisdiction_id", "title").is_first_distinct() | pl.col("title").is_null(),
                lambda v: f"title {quote(v)} is already used by another entry of the same jurisdiction",
                "make the titles distinct (add the year or the issuer), or merge the entries")
 
@@ -286,7 +253,7 @@ def titles_are_unique_per_jurisdiction(ctx: Context):
 def only_targets_have_target_dates(ctx: Context):
     if not _readable(ctx, "figures"):
         return
-    yield Spec("figures", "target_date", "target-date", lambda df: df["target_date"].isna() | isin(df["basis"], ["target", "planned"]),
+    yield Spec("figures", "target_date", "target-date", pl.col("target_date").is_null() | pl.col("basis").is_in(["target", "planned"]).fill_null(False),
                lambda v: f"target_date {quote(v)} is given for a figure whose basis is not target or planned",
                "set basis to target or planned, or move the date to as_of")
 
@@ -295,7 +262,7 @@ def only_targets_have_target_dates(ctx: Context):
 def founding_dates_have_a_source(ctx: Context):
     if not _readable(ctx, "organizations"):
         return
-    yield Spec("organizations", "source_id", "founded-source", lambda df: df["founded"].isna() | df["source_id"].notna(),
+    yield Spec("organizations", "source_id", "founded-source", pl.col("founded").is_null() | pl.col("source_id").is_not_null(),
                lambda v: "founded is given but source_id is empty", "name the source that gives the founding date in source_id")
 
 
@@ -303,7 +270,7 @@ def founding_dates_have_a_source(ctx: Context):
 def nothing_points_at_itself(ctx: Context):
     for table, a, b in (("relations", "entry_id", "related_entry_id"), ("organizations", "organization_id", "parent_id"),
                         ("topics", "topic_id", "parent_id"), ("jurisdictions", "jurisdiction_id", "parent_id")):
-        if ctx.frame(table) is None:
+        if ctx.data(table) is None:
             continue
-        yield Spec(table, b, "self-reference", lambda df, a=a, b=b: df[b].isna() | (df[a] != df[b]).fillna(True).astype(bool),
+        yield Spec(table, b, "self-reference", pl.col(b).is_null() | (pl.col(a) != pl.col(b)).fill_null(True),
                    lambda v, b=b: f"{b} {quote(v)} points at the row itself", "point at another row, or leave it empty")

@@ -2,19 +2,23 @@
 
 1. Frictionless checks the descriptor and each Table Schema (the reference semantics);
 2. the reader checks each file's bytes and structure (encoding, quoting, header, cells);
-3. pandera runs the checks generated from the schemas and the rules of `rules.py`
-   on whole columns;
-4. the repository is checked for a valid CITATION.cff and versions that agree;
-5. each table must be in the canonical form that `aipolicy fmt` writes.
+3. pandera runs the checks generated from the schemas and the rules of `rules.py` on whole
+   columns (Polars);
+4. each table must be in the canonical form that `aipolicy fmt` writes;
+5. foreign keys and the rules that read several tables run last, on the key columns;
+6. the repository is checked for a valid CITATION.cff and versions that agree, and the IDs
+   of the latest release for stability.
+
+Tables are read and checked one at a time; once a table's own checks are done, only its key
+columns are kept for step 5, so memory holds one whole table at a time, not the package.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from . import checks, rules
-from .canonical import canonical_problems
-from .package import DESCRIPTOR, Package, PackageError, read_package
+from .canonical import canonical_problem
+from .package import DESCRIPTOR, Package, PackageError, Table, read_package, read_rows
 from .problems import Problem
 from .repo import repository_problems
 
@@ -73,38 +77,69 @@ def released_id_problems(package: Package) -> list[Problem]:
     return out
 
 
-def row_problems(package: Package) -> list[Problem]:
+def key_columns(package: Package) -> dict[str, set[str]]:
+    """The columns that foreign keys and the rules across tables read: primary keys, and both
+    ends of every foreign key."""
+    keep: dict[str, set[str]] = {name: set(table.primary_key) for name, table in package.tables.items()}
+    for name, table in package.tables.items():
+        for reference in table.references:
+            keep[name].update(reference.fields)
+            keep.setdefault(reference.resource, set()).update(reference.ref_fields)
+    return keep
+
+
+def table_problems(package: Package, table: Table) -> list[Problem]:
+    """Read one table (unless read already) and run every check that needs no other table."""
+    if not table.loaded:
+        read_rows(package, table, strict=True)
+    problems = list(table.problems)
+    if table.data is None:
+        return problems
+    ctx = checks.Context(package, only=table.name)
+    specs = checks.schema_specs(table) + [spec for rule in rules.RULES for spec in rule(ctx)]
+    problems += checks.run(table, specs)
+    found = canonical_problem(package.root, table)
+    return problems + ([found] if found else [])
+
+
+def across_problems(package: Package) -> list[Problem]:
+    """Foreign keys and the rules that read several tables, on the key columns."""
     ctx = checks.Context(package)
     specs: dict[str, list[checks.Spec]] = {name: [] for name in package.tables}
-    for name, table in package.tables.items():
-        if table.frame is not None:
-            specs[name].extend(checks.schema_specs(table, ctx))
-    for rule in rules.RULES:
+    for table in package.tables.values():
+        if table.data is not None:
+            specs[table.name].extend(checks.foreign_key_specs(table, ctx))
+    for rule in rules.ACROSS:
         for spec in rule(ctx):
             specs[spec.table].append(spec)
-    from concurrent.futures import ThreadPoolExecutor
-
-    # Tables are checked in parallel: most of the work is in Arrow kernels that release the GIL.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        results = pool.map(lambda name: checks.run(package.tables[name], specs[name]), list(package.tables))
-        return [p for found in results for p in found]
+    problems = []
+    for name, found in specs.items():
+        table = package.tables[name]
+        missing = {c for spec in found for c in spec.ok.meta.root_names()} - set(table.data.columns if table.data is not None else [])
+        if missing:  # a rule across tables reads a column that `key_columns` does not keep
+            problems.append(Problem(table.path, None, None, f"a check across tables reads {', '.join(sorted(missing))}, which is not a key column", "internal"))
+            continue
+        problems += checks.run(table, found)
+    return problems
 
 
 def validate_package(package: Package) -> list[Problem]:
+    """Validate a package. Tables whose rows are read already (for a build) are left whole;
+    the others (`read_package(..., rows=False)`) are read here one at a time, and keep only
+    their key columns once their own checks are done."""
     problems = list(package.problems)
     problems += descriptor_problems(package)
+    keep = key_columns(package)
     for table in package.tables.values():
-        problems += table.problems
-    problems += row_problems(package)
-    problems += canonical_problems(package)
+        fresh = not table.loaded
+        problems += table_problems(package, table)
+        if fresh and table.data is not None:  # from here on, only the key columns are needed
+            table.data = table.data.select([c for c in table.data.columns if c in keep.get(table.name, ())])
+    problems += across_problems(package)
     problems += repository_problems(package.root, package.descriptor)
     problems += released_id_problems(package)
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.rule))
 
 
 def validate(path: str | Path | None = None) -> list[Problem]:
-    import gc
-
-    problems = validate_package(read_package(path, strict=True))
-    gc.collect()  # the tables are large and held in reference cycles by the checks: free them now
-    return problems
+    return validate_package(read_package(path, strict=True, rows=False))
