@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .fastops import first_out_of_order, write_csv
+from .fastops import write_csv
 from .fieldtypes import NUMBER, format_number, fullmatch
 from .package import Package, Table
 from .problems import Problem
@@ -74,7 +74,7 @@ def canonical_problem(root: Path, table: Table) -> Problem | None:
     if table.verbatim and table.field_names == table.header:
         # The file is exactly the minimal-quoting serialisation of its rows, so it is canonical
         # if and only if its numbers are in shortest form and its rows in primary-key order.
-        first = first_out_of_order(table.data, table.primary_key) if table.primary_key else None
+        first = table.first_out_of_order
         if table.number_fields:
             renumbered = (_canonical_numbers(table.data, table).select(table.number_fields) != table.data.select(table.number_fields))
             changed = renumbered.select(pl.any_horizontal(pl.all().fill_null(False)).arg_true().first()).item()

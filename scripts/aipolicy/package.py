@@ -54,6 +54,7 @@ class Table:
     verbatim: bool = False  # the file is byte for byte the minimal-quoting serialisation of `data`
     loaded: bool = False  # whether the rows were read (successfully or not)
     _frame: object = field(default=None, repr=False)
+    _key_order: tuple | None = field(default=None, repr=False)
 
     @property
     def data(self) -> pl.DataFrame | None:
@@ -64,6 +65,7 @@ class Table:
     def data(self, value: pl.DataFrame | None) -> None:
         self._data = value
         self._frame = None
+        self._key_order = None
 
     @property
     def frame(self):
@@ -78,6 +80,7 @@ class Table:
 
         self._data = None if value is None else pl.from_arrow(pa.Table.from_pandas(value.astype("str"), preserve_index=False))
         self._frame = value
+        self._key_order = None
 
     def line(self, row: int) -> int:
         return int(self.lines[row]) if self.lines is not None else row + 2
@@ -104,6 +107,16 @@ class Table:
         """The foreign keys; a reference without a resource points at this table itself."""
         return [Reference(_as_list(fk["fields"]), fk["reference"].get("resource") or self.name, _as_list(fk["reference"]["fields"]))
                 for fk in self.foreign_keys]
+
+    @property
+    def first_out_of_order(self) -> int | None:
+        """The first row that sorting by primary key would move (None: in order, or no key)."""
+        if self._key_order is None:
+            from .fastops import first_out_of_order
+
+            keys = self.primary_key
+            self._key_order = (first_out_of_order(self.data, keys) if keys and self.data is not None and all(k in self.data.columns for k in keys) else None,)
+        return self._key_order[0]
 
     @property
     def number_fields(self) -> list[str]:
@@ -269,14 +282,11 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
         table.header = first_line.split(",")
     if not _check_header(table):
         return
-    header_end = len(first) + (len(BOM) if bom else 0)
+    header_end = len(first)
     data = None
-    if not first.endswith(b"\r\n"):
-        try:  # Polars also checks that every byte is UTF-8
-            data = _fast_read(path.read_bytes()[len(BOM):] if bom else path, table.header)
-        except Exception:  # the fast parser gave up; the strict walk below says why
-            data = None
-    table.verbatim = data is not None and not bom and _proved(data, path, header_end)
+    if not bom and not first.endswith(b"\r\n"):
+        data = _read_proved(path, header_end, table.header)
+    table.verbatim = data is not None
     lines = None
     if not table.verbatim:
         raw = path.read_bytes()
@@ -298,50 +308,59 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
     table.lines = lines
 
 
-def _fast_read(source, header: list[str]) -> pl.DataFrame:
-    data = pl.read_csv(source, has_header=False, skip_lines=1, schema={c: pl.String for c in header},
-                       raise_if_empty=False, quote_char='"', null_values=None)
-    return _empty_as_null(data)
+BLOCK = 1 << 24  # bytes of a file parsed and proved at a time
+
+
+def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame | None:
+    """The rows after the header, parsed by Polars a block of whole lines at a time, each
+    block proved by writing its rows back with minimal quoting and comparing the bytes: then
+    a strict parser reads exactly these rows from the file, one per line. None when a block
+    does not parse or differs (the strict walk then says where and why).
+
+    Only one block of the file (and its serialisation) is in memory at a time, besides the rows."""
+    schema = {c: pl.String for c in header}
+    parts: list[pl.DataFrame] = []
+    with open(path, "rb") as fh:
+        fh.seek(header_end)
+        while True:
+            block = fh.read(BLOCK)
+            if not block:
+                break
+            if len(block) == BLOCK:  # end the block after its last whole line; the rest is read next
+                cut = block.rfind(b"\n") + 1
+                if 0 < cut < len(block):
+                    fh.seek(cut - len(block), 1)
+                    block = block[:cut]
+            part = _parse_block(block, schema)
+            if part is None:
+                return None
+            parts.append(part)
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+
+
+def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
+    if b"\r" in block:
+        return None  # CR line ends, or a CR inside a cell: the strict walk reports them
+    try:  # Polars also checks that every byte is UTF-8
+        part = _empty_as_null(pl.read_csv(block, has_header=False, schema=schema, raise_if_empty=False, quote_char='"', null_values=None))
+    except Exception:  # the fast parser gave up; the strict walk says why
+        return None
+    if block.count(b"\n") != len(part):
+        return None  # a line break inside a cell, or a line without its line end
+    out = io.BytesIO()
+    part.write_csv(out, include_header=False, quote_style="necessary", null_value="", line_terminator="\n")
+    return part if out.getvalue() == block else None
 
 
 def _empty_as_null(data: pl.DataFrame) -> pl.DataFrame:
     """A quoted empty cell (\"\") reads as an empty string: make it missing, as an empty cell is."""
-    if not len(data):
+    if not len(data) or not data.select(pl.any_horizontal((pl.col(c).str.len_bytes() == 0).any() for c in data.columns)).item():
         return data
     empty = data.select((pl.col(c).str.len_bytes() == 0).any() for c in data.columns).row(0)
     fix = [c for c, e in zip(data.columns, empty) if e]
     return data.with_columns(pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)) for c in fix) if fix else data
-
-
-def _proved(data: pl.DataFrame, path: Path, header_end: int, chunk_rows: int = 200_000) -> bool:
-    """Whether the file after its header is exactly the minimal-quoting serialisation of
-    `data` with one row per line: then a strict parser reads exactly these rows from it.
-    Compared a slice of rows at a time, so the serialisation never sits in memory whole."""
-    import mmap
-
-    if len(data) and data.select(pl.any_horizontal(pl.col(c).str.contains(r"[\r\n]").any() for c in data.columns)).item():
-        return False  # a line break inside a cell: the strict walk reports it with its line
-    with open(path, "rb") as fh:
-        size = fh.seek(0, 2)
-        if size <= header_end:
-            return len(data) == 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
-            body = memoryview(raw)[header_end:]
-            try:
-                offset = 0
-                for start in range(0, max(len(data), 1), chunk_rows):
-                    buffer = io.BytesIO()
-                    data.slice(start, chunk_rows).write_csv(buffer, include_header=False, quote_style="necessary", null_value="", line_terminator="\n")
-                    part = buffer.getbuffer()
-                    try:
-                        if body[offset:offset + len(part)] != part:
-                            return False
-                        offset += len(part)
-                    finally:
-                        part.release()
-                return offset == len(body)
-            finally:
-                body.release()
 
 
 def _check_header(table: Table) -> bool:

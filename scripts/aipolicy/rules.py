@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import polars as pl
 
-from .checks import Context, Spec, member
+from .checks import Context, Spec, among, member
 from .fieldtypes import typed_expr
 from .problems import quote
 
@@ -77,8 +77,8 @@ def every_entry_has_a_source(ctx: Context):
     if not _readable(ctx, "entries", "entry_sources"):
         return
     cited = ctx.values("entry_sources", "entry_id")
-    yield Spec("entries", "entry_id", "entry-has-source", member(pl.col("entry_id"), cited) | pl.col("entry_id").is_null(),
-               lambda v: f"entry {quote(v)} cites no source", "add a row for it to data/entry_sources.csv")
+    yield Spec("entries", "entry_id", "entry-has-source", message=lambda v: f"entry {quote(v)} cites no source",
+               hint="add a row for it to data/entry_sources.csv", **among("entry_id", cited))
 
 
 @rule(across=True)
@@ -86,10 +86,9 @@ def every_source_is_cited(ctx: Context):
     if not _readable(ctx, "sources"):
         return
     citing = [("entry_sources", "source_id"), ("entry_dates", "source_id"), ("figures", "source_id"), ("organizations", "source_id")]
-    cited = pl.concat([ctx.values(t, c).rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])]).unique()
-    yield Spec("sources", "source_id", "source-cited", member(pl.col("source_id"), cited) | pl.col("source_id").is_null(),
-               lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
-               "cite it in data/entry_sources.csv, or remove it")
+    cited = pl.concat([ctx.values(t, c).rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])])
+    yield Spec("sources", "source_id", "source-cited", message=lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
+               hint="cite it in data/entry_sources.csv, or remove it", **among("source_id", cited))
 
 
 @rule
@@ -121,17 +120,25 @@ def lifecycles_are_in_order(ctx: Context):
     if not _readable(ctx, "entry_dates"):
         return
     start = typed_expr("date", ctx.package.tables["entry_dates"].fields["date"])
-    precision = pl.col("date_precision")
-    # The last day a date can mean: a month-precision date may be any day of its month.
-    end = (pl.when(precision == "month").then(start.dt.month_end())
-           .when(precision == "year").then(pl.date(start.dt.year(), 12, 31)).otherwise(start))
-    event = pl.col("event")
+    precision, event = pl.col("date_precision"), pl.col("event")
+    befores = sorted({before for before, _ in LIFECYCLE_ORDER})
+
+    def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
+        frame = frame.with_columns(start.alias("_start"))
+        # The last day a date can mean: a month-precision date may be any day of its month.
+        end = (pl.when(precision == "month").then(pl.col("_start").dt.month_end())
+               .when(precision == "year").then(pl.date(pl.col("_start").dt.year(), 12, 31)).otherwise(pl.col("_start")))
+        # Per entry, the earliest date of each event that must come first (an event may occur on several dates).
+        firsts = (frame.filter(event.is_in(befores)).group_by("entry_id")
+                  .agg(pl.col("_start").filter(event == before).min().alias(f"_first_{before}") for before in befores))
+        return frame.with_columns(end.alias("_end")).join(firsts, on="entry_id", how="left", maintain_order="left")
+
     fine = pl.lit(True)
     for before, after in LIFECYCLE_ORDER:  # the later event is the one flagged
-        earliest = start.filter(event == before).min().over("entry_id")  # an event may occur on several dates
-        fine = fine & ~((event == after) & (earliest > end)).fill_null(False)
+        fine = fine & ~((event == after) & (pl.col(f"_first_{before}") > pl.col("_end"))).fill_null(False)
     yield Spec("entry_dates", "date", "lifecycle-order", fine, lambda v: f"date {quote(v)} comes before an event that must precede it in the lifecycle",
-               "check both dates against the source: proposed <= adopted <= in-force <= repealed, signed <= published <= in-force")
+               "check both dates against the source: proposed <= adopted <= in-force <= repealed, signed <= published <= in-force",
+               derive=derive, reads=("entry_id", "event", "date", "date_precision"))
 
 
 @lru_cache(maxsize=None)

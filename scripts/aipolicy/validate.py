@@ -96,7 +96,8 @@ def table_problems(package: Package, table: Table) -> list[Problem]:
     if table.data is None:
         return problems
     ctx = checks.Context(package, only=table.name)
-    specs = checks.schema_specs(table) + [spec for rule in rules.RULES for spec in rule(ctx)]
+    in_order = bool(table.primary_key) and table.first_out_of_order is None
+    specs = checks.schema_specs(table, in_order) + [spec for rule in rules.RULES for spec in rule(ctx)]
     problems += checks.run(table, specs)
     found = canonical_problem(package.root, table)
     return problems + ([found] if found else [])
@@ -115,11 +116,11 @@ def across_problems(package: Package) -> list[Problem]:
     problems = []
     for name, found in specs.items():
         table = package.tables[name]
-        missing = {c for spec in found for c in spec.ok.meta.root_names()} - set(table.data.columns if table.data is not None else [])
+        missing = {c for spec in found for c in spec.columns()} - set(table.data.columns if table.data is not None else [])
         if missing:  # a rule across tables reads a column that `key_columns` does not keep
             problems.append(Problem(table.path, None, None, f"a check across tables reads {', '.join(sorted(missing))}, which is not a key column", "internal"))
-            continue
-        problems += checks.run(table, found)
+        else:
+            problems += checks.run(table, found)
     return problems
 
 
