@@ -12,7 +12,7 @@ EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 def cmd_validate(args) -> int:
     from .validate import validate
 
-    problems = validate(args.path)
+    problems = validate(args.path, parallel=True)
     print(report(problems, args.format))
     return EXIT_INVALID if problems else EXIT_OK
 

@@ -19,9 +19,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import polars as pl
-
-from .canonical import canonical_bytes, write_atomic
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem, report
 
@@ -65,7 +62,7 @@ def propose_id(kind: str, row: dict, package: Package) -> str | None:
     taken = set(table.data.get_column(key).drop_nulls().to_list()) if table.data is not None else set()
     retired = package.tables.get("retired")
     if retired is not None and retired.data is not None:
-        taken |= set(retired.data.filter(pl.col("table_name") == table.name).get_column("id").to_list())
+        taken |= {i for t, i in retired.data.select("table_name", "id").iter_rows() if t == table.name}
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -182,6 +179,8 @@ def _checked_reference(package: Package, table: Table, column: str, value: str, 
 
 def _append(package: Package, name: str, rows: list[dict]) -> None:
     table = package[name]
+    import polars as pl
+
     extra = pl.DataFrame([[r.get(k) for k in table.field_names] for r in rows], schema={k: pl.String for k in table.field_names}, orient="row")
     table.data = pl.concat([table.data, extra]) if table.data is not None and len(table.data) else extra
 
@@ -226,6 +225,8 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
     for target, rows in changes.items():
         if rows:
             _append(package, target, rows)
+    from .canonical import canonical_bytes, write_atomic
+
     written = [package[t].path for t, rows in changes.items() if rows]
     # Validate the whole package as it would be, in a scratch copy; write only if it is valid.
     with tempfile.TemporaryDirectory(prefix="aipolicy-new-") as tmp:

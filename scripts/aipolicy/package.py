@@ -21,8 +21,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import polars as pl
-
 from .problems import PackageError, Problem, quote
 
 DESCRIPTOR = "datapackage.json"
@@ -76,6 +74,7 @@ class Table:
 
     @frame.setter
     def frame(self, value) -> None:
+        import polars as pl
         import pyarrow as pa
 
         self._data = None if value is None else pl.from_arrow(pa.Table.from_pandas(value.astype("str"), preserve_index=False))
@@ -299,6 +298,8 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
             line, col = _byte_location(raw, exc.start)
             table.problems.append(Problem(table.path, line, col, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
             return
+        import polars as pl
+
         rows: list[list[str]] = []  # the rows the strict walk can read: none is lost without a message
         lines, _ = _strict_pass(table, text, problems, rows)
         data = _empty_as_null(pl.DataFrame(rows, schema={c: pl.String for c in table.header}, orient="row"))
@@ -318,6 +319,8 @@ def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame
     does not parse or differs (the strict walk then says where and why).
 
     Only one block of the file (and its serialisation) is in memory at a time, besides the rows."""
+    import polars as pl
+
     schema = {c: pl.String for c in header}
     parts: list[pl.DataFrame] = []
     with open(path, "rb") as fh:
@@ -341,6 +344,8 @@ def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame
 
 
 def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
+    import polars as pl
+
     if b"\r" in block:
         return None  # CR line ends, or a CR inside a cell: the strict walk reports them
     try:  # Polars also checks that every byte is UTF-8
@@ -356,6 +361,8 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
 
 def _empty_as_null(data: pl.DataFrame) -> pl.DataFrame:
     """A quoted empty cell (\"\") reads as an empty string: make it missing, as an empty cell is."""
+    import polars as pl
+
     if not len(data) or not data.select(pl.any_horizontal((pl.col(c).str.len_bytes() == 0).any() for c in data.columns)).item():
         return data
     empty = data.select((pl.col(c).str.len_bytes() == 0).any() for c in data.columns).row(0)

@@ -16,59 +16,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import checks, rules
-from .canonical import canonical_problem
-from .package import DESCRIPTOR, Package, PackageError, Table, read_package, read_rows
+from .descriptor import descriptor_problems
+from .package import Package, PackageError, Table, find_root, read_package, read_rows
 from .problems import Problem
 from .repo import repository_problems
 
-
-def descriptor_problems(package: Package) -> list[Problem]:
-    """Frictionless on the descriptor and on every Table Schema."""
-    from frictionless import FrictionlessException, Package as FPackage, Schema
-
-    problems = []
-    if not package.descriptor:
-        return problems
-    try:
-        for error in FPackage.metadata_validate(package.descriptor):
-            problems.append(Problem(DESCRIPTOR, None, None, error.message, "descriptor"))
-    except FrictionlessException as exc:
-        problems.append(Problem(DESCRIPTOR, None, None, exc.error.message, "descriptor"))
-    for resource in package.descriptor.get("resources", []):
-        table = package.tables.get(resource.get("name")) if isinstance(resource, dict) else None
-        if table is None or not table.schema:
-            continue
-        where = resource["schema"] if isinstance(resource.get("schema"), str) else DESCRIPTOR
-        try:
-            for error in Schema.metadata_validate(table.schema):
-                problems.append(Problem(where, None, None, error.message, "schema"))
-        except FrictionlessException as exc:
-            problems.append(Problem(where, None, None, exc.error.message, "schema"))
-    return problems
+# Polars, pandera and the checks are imported where they are used, so that `validate` can
+# start the descriptor check in its second process before paying for them.
 
 
-def released_id_problems(package: Package) -> list[Problem]:
-    """IDs of the latest release (tag vX.Y.Z) that vanished without a `retired` row, or came back."""
+def latest_release(package: Package) -> tuple[str, Package] | None:
+    """The latest release (tag vX.Y.Z) of the repository holding the package, read from Git."""
     import subprocess
 
-    from .diff import id_stability_problems
     from .gitio import checkout
     from .release import latest_tag
 
     try:
         inside = subprocess.run(["git", "-C", str(package.root), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
-        return []  # no git: nothing was released from here
+        return None  # no git: nothing was released from here
     if inside.returncode != 0:
-        return []
+        return None
     try:
         tag = latest_tag(package.root)
         if tag is None:
-            return []
-        previous = read_package(checkout(package.root, tag), strict=False)
+            return None
+        return tag, read_package(checkout(package.root, tag), strict=False)
     except PackageError:
+        return None
+
+
+def released_id_problems(package: Package, release: tuple[str, Package] | None) -> list[Problem]:
+    """IDs of the latest release that vanished without a `retired` row, or came back."""
+    from .diff import id_stability_problems
+
+    if release is None:
         return []
+    tag, previous = release
     out = []
     for message in id_stability_problems(previous, package):
         table = message.split(":", 1)[0]
@@ -90,6 +75,9 @@ def key_columns(package: Package) -> dict[str, set[str]]:
 
 def table_problems(package: Package, table: Table) -> list[Problem]:
     """Read one table (unless read already) and run every check that needs no other table."""
+    from . import checks, rules
+    from .canonical import canonical_problem
+
     if not table.loaded:
         read_rows(package, table, strict=True)
     problems = list(table.problems)
@@ -105,6 +93,8 @@ def table_problems(package: Package, table: Table) -> list[Problem]:
 
 def across_problems(package: Package) -> list[Problem]:
     """Foreign keys and the rules that read several tables, on the key columns."""
+    from . import checks, rules
+
     ctx = checks.Context(package)
     specs: dict[str, list[checks.Spec]] = {name: [] for name in package.tables}
     for table in package.tables.values():
@@ -124,23 +114,66 @@ def across_problems(package: Package) -> list[Problem]:
     return problems
 
 
-def validate_package(package: Package) -> list[Problem]:
+def validate_package(package: Package, *, parallel: bool = False, child=None) -> list[Problem]:
     """Validate a package. Tables whose rows are read already (for a build) are left whole;
     the others (`read_package(..., rows=False)`) are read here one at a time, and keep only
-    their key columns once their own checks are done."""
-    problems = list(package.problems)
-    problems += descriptor_problems(package)
-    keep = key_columns(package)
-    for table in package.tables.values():
-        fresh = not table.loaded
-        problems += table_problems(package, table)
-        if fresh and table.data is not None:  # from here on, only the key columns are needed
-            table.data = table.data.select([c for c in table.data.columns if c in keep.get(table.name, ())])
-    problems += across_problems(package)
-    problems += repository_problems(package.root, package.descriptor)
-    problems += released_id_problems(package)
+    their key columns once their own checks are done.
+
+    With `parallel`, work that needs no rows runs beside the table checks: Frictionless on
+    the descriptor in a second Python process (importing it alone takes 0.2 s of a second
+    core), and the reading of the latest release from Git in a thread (mostly waiting on git)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if parallel and child is None:
+        child = _start_descriptor_check(package.root)
+    # Everything the thread and the checks need is imported here, in this thread, before the
+    # thread starts: imports are not something to race.
+    from . import checks, diff, gitio, release  # noqa: F401
+
+    checks.pandera_polars()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        released = pool.submit(latest_release, package) if parallel else None
+        problems = list(package.problems)
+        keep = key_columns(package)
+        for table in package.tables.values():
+            fresh = not table.loaded
+            problems += table_problems(package, table)
+            if fresh and table.data is not None:  # from here on, only the key columns are needed
+                table.data = table.data.select([c for c in table.data.columns if c in keep.get(table.name, ())])
+        problems += across_problems(package)
+        problems += repository_problems(package.root, package.descriptor)
+        problems += released_id_problems(package, released.result() if released else latest_release(package))
+    found = _finish_descriptor_check(child)
+    problems += found if found is not None else descriptor_problems(package)
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.rule))
 
 
-def validate(path: str | Path | None = None) -> list[Problem]:
-    return validate_package(read_package(path, strict=True, rows=False))
+def _start_descriptor_check(root: Path):
+    import subprocess
+    import sys
+
+    code = "import sys; from aipolicy.descriptor import report; report(sys.argv[1])"
+    try:
+        return subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _finish_descriptor_check(child) -> list[Problem] | None:
+    """The child's problems, or None when it did not finish cleanly (then they are found here)."""
+    import json
+
+    if child is None:
+        return None
+    out, _ = child.communicate()
+    if child.returncode != 0:
+        return None
+    try:
+        return [Problem(**p) for p in json.loads(out)]
+    except (ValueError, TypeError):
+        return None
+
+
+def validate(path: str | Path | None = None, *, parallel: bool = False) -> list[Problem]:
+    child = _start_descriptor_check(find_root(path)) if parallel else None
+    return validate_package(read_package(path, strict=True, rows=False), parallel=parallel, child=child)
