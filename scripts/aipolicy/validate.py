@@ -1,13 +1,13 @@
 """`aipolicy validate`: every check, one pass, one report.
 
-1. Frictionless checks the descriptor and each Table Schema (the reference semantics);
+1. the metadata (`metadata.py`): Frictionless checks the descriptor and each Table Schema
+   (the reference semantics); CITATION.cff must be valid and the versions must agree;
 2. the reader checks each file's bytes and structure (encoding, quoting, header, cells);
 3. pandera runs the checks generated from the schemas and the rules of `rules.py` on whole
    columns (Polars);
 4. each table must be in the canonical form that `aipolicy fmt` writes;
 5. foreign keys and the rules that read several tables run last, on the key columns;
-6. the repository is checked for a valid CITATION.cff and versions that agree, and the IDs
-   of the latest release for stability.
+6. the IDs of the latest release (Git tag) must still be there, or be retired.
 
 Tables are read and checked one at a time; once a table's own checks are done, only its key
 columns are kept for step 5, so memory holds one whole table at a time, not the package.
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .descriptor import descriptor_problems
+from .metadata import metadata_problems
 from .package import Package, PackageError, Table, find_root, read_package, read_rows
 from .problems import Problem
-from .repo import repository_problems
 
 # Polars, pandera and the checks are imported where they are used, so that `validate` can
-# start the descriptor check in its second process before paying for them.
+# start the metadata check in its second process before paying for them.
 
 
 def latest_release(package: Package) -> tuple[str, Package] | None:
@@ -119,18 +118,28 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
     the others (`read_package(..., rows=False)`) are read here one at a time, and keep only
     their key columns once their own checks are done.
 
-    With `parallel`, work that needs no rows runs beside the table checks: Frictionless on
-    the descriptor in a second Python process (importing it alone takes 0.2 s of a second
-    core), and the reading of the latest release from Git in a thread (mostly waiting on git)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    With `parallel`, work that needs no rows runs beside the table checks: the metadata checks
+    (Frictionless on the descriptor, CITATION.cff; importing Frictionless alone takes 0.2 s)
+    in a second Python process, and the reading of the latest release from Git in a thread
+    (mostly waiting on git)."""
     if parallel and child is None:
-        child = _start_descriptor_check(package.root)
+        child = _start_metadata_check(package.root)
     # Everything the thread and the checks need is imported here, in this thread, before the
     # thread starts: imports are not something to race.
     from . import checks, diff, gitio, release  # noqa: F401
 
     checks.pandera_polars()
+    import polars as pl
+
+    # The checks run hundreds of small queries on frames held in memory: Polars' in-memory
+    # engine starts each one in half the time of its default choice.
+    with pl.Config(engine_affinity="in-memory"):
+        return _validate_package(package, parallel=parallel, child=child)
+
+
+def _validate_package(package: Package, *, parallel: bool, child) -> list[Problem]:
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         released = pool.submit(latest_release, package) if parallel else None
         problems = list(package.problems)
@@ -141,25 +150,24 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
             if fresh and table.data is not None:  # from here on, only the key columns are needed
                 table.data = table.data.select([c for c in table.data.columns if c in keep.get(table.name, ())])
         problems += across_problems(package)
-        problems += repository_problems(package.root, package.descriptor)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
-    found = _finish_descriptor_check(child)
-    problems += found if found is not None else descriptor_problems(package)
+    found = _finish_metadata_check(child)
+    problems += found if found is not None else metadata_problems(package)
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.rule))
 
 
-def _start_descriptor_check(root: Path):
+def _start_metadata_check(root: Path):
     import subprocess
     import sys
 
-    code = "import sys; from aipolicy.descriptor import report; report(sys.argv[1])"
+    code = "import sys; from aipolicy.metadata import report; report(sys.argv[1])"
     try:
         return subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:
         return None
 
 
-def _finish_descriptor_check(child) -> list[Problem] | None:
+def _finish_metadata_check(child) -> list[Problem] | None:
     """The child's problems, or None when it did not finish cleanly (then they are found here)."""
     import json
 
@@ -175,5 +183,5 @@ def _finish_descriptor_check(child) -> list[Problem] | None:
 
 
 def validate(path: str | Path | None = None, *, parallel: bool = False) -> list[Problem]:
-    child = _start_descriptor_check(find_root(path)) if parallel else None
+    child = _start_metadata_check(find_root(path)) if parallel else None
     return validate_package(read_package(path, strict=True, rows=False), parallel=parallel, child=child)

@@ -1,12 +1,18 @@
-"""Frictionless on the descriptor and on every Table Schema: the reference semantics.
+"""The checks that need no rows: Frictionless on the descriptor and on every Table Schema
+(the reference semantics), and the repository's CITATION.cff and version numbers.
 
-Kept apart from the row checks so that `aipolicy validate` can run it in a second process
+Kept apart from the row checks so that `aipolicy validate` can run them in a second process
 (`report`), beside the table checks, without importing Polars or pandera there.
 """
 from __future__ import annotations
 
 from .package import DESCRIPTOR, Package, read_package
 from .problems import Problem
+from .repo import repository_problems
+
+
+def metadata_problems(package: Package) -> list[Problem]:
+    return descriptor_problems(package) + repository_problems(package.root, package.descriptor)
 
 
 def descriptor_problems(package: Package) -> list[Problem]:
@@ -35,10 +41,10 @@ def descriptor_problems(package: Package) -> list[Problem]:
 
 
 def report(root: str) -> None:
-    """Print `descriptor_problems` of the package at `root` as JSON (run in a second process)."""
+    """Print `metadata_problems` of the package at `root` as JSON (run in a second process)."""
     import json
     from dataclasses import asdict
 
-    print(json.dumps([asdict(p) for p in descriptor_problems(read_package(root, rows=False))]))
+    print(json.dumps([asdict(p) for p in metadata_problems(read_package(root, rows=False))]))
 
 

@@ -1,0 +1,163 @@
+"""How the validator runs: the same problems whichever way it is run, and nothing lost on the way.
+
+The validator reads files in blocks, keeps only key columns for the checks across tables,
+evaluates every check of a table in one query, runs the metadata checks in a second process
+from the command line, and imports pandera without its pandas layer. Each of these is an
+optimisation that must not change a single reported problem: these tests hold them to that.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from aipolicy import checks, fieldtypes, package, rules
+from aipolicy.validate import validate
+from conftest import Pkg, run_cli
+
+
+def broken(pkg: Pkg) -> Pkg:
+    """The fixture with one problem of each layer: descriptor, CITATION.cff, a cell, a foreign key, the order."""
+    descriptor = json.loads(pkg.read("datapackage.json"))
+    descriptor["licenses"] = "CC-BY-4.0"  # must be a list
+    pkg.write("datapackage.json", json.dumps(descriptor, indent=2))
+    pkg.write("CITATION.cff", pkg.read("CITATION.cff").replace("cff-version: 1.2.0", "cff-version: one"))
+    line = pkg.find_line("entries", "cn-2017-new-generation")
+    pkg.set_cell("entries", line, "date", "2017-02-30")
+    pkg.append("entry_topics", "cn-2017-new-generation-ai-plan,no-such-topic")
+    return pkg
+
+
+def as_dicts(problems) -> list[dict]:
+    return sorted(({"path": p.path, "line": p.line, "column": p.column, "rule": p.rule, "message": p.message} for p in problems),
+                  key=lambda d: json.dumps(d, sort_keys=True))
+
+
+def test_the_command_and_the_library_report_the_same(pkg):
+    """The command runs the metadata checks in a second process; the library runs them in-process."""
+    broken(pkg)
+    here = as_dicts(validate(pkg.root))
+    result = run_cli("validate", "--format", "json", str(pkg.root))
+    there = as_dicts(_from_json(result.stdout))
+    assert result.returncode == 1
+    assert here == there
+    rules_found = {d["rule"] for d in here}
+    assert {"descriptor", "citation", "type", "foreign-key"} <= rules_found, rules_found
+
+
+def _from_json(text: str):
+    from aipolicy.problems import Problem
+
+    return [Problem(**{k: v for k, v in p.items()}) for p in json.loads(text)["problems"]]
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/bin/false"])
+def test_a_failed_second_process_costs_no_problem(pkg, monkeypatch, python):
+    """When the metadata process cannot start, or fails, its checks run in this process instead."""
+    broken(pkg)
+    expected = as_dicts(validate(pkg.root))
+    monkeypatch.setattr(sys, "executable", python)
+    assert as_dicts(validate(pkg.root, parallel=True)) == expected
+
+
+def test_validation_never_imports_pandas_and_still_finds_every_problem(pkg):
+    """pandera is imported without its pandas layer; the checks work all the same."""
+    broken(pkg)
+    expected = as_dicts(validate(pkg.root))
+    code = ("import json, sys; from aipolicy.validate import validate; ps = validate(sys.argv[1], parallel=True); "
+            "print(json.dumps({'pandas': 'pandas' in sys.modules, 'hypothesis': 'hypothesis' in sys.modules, "
+            "'problems': [dict(path=p.path, line=p.line, column=p.column, rule=p.rule, message=p.message) for p in ps]}))")
+    out = json.loads(subprocess.run([sys.executable, "-c", code, str(pkg.root)], capture_output=True, text=True, check=True).stdout)
+    assert not out["pandas"] and not out["hypothesis"]
+    assert sorted(out["problems"], key=lambda d: json.dumps(d, sort_keys=True)) == expected
+
+
+def test_small_blocks_read_the_same_rows_and_problems(pkg, monkeypatch):
+    """A file read in blocks of a few bytes gives the same rows and problems as one block."""
+    pkg.set_cell("sources", 2, "title", 'A "quoted", title')  # quotes and a comma inside a cell
+    whole = as_dicts(validate(pkg.root))
+    rows = package.read_package(pkg.root).tables["sources"].data
+    monkeypatch.setattr(package, "BLOCK", 37)
+    assert as_dicts(validate(pkg.root)) == whole
+    assert package.read_package(pkg.root).tables["sources"].data.equals(rows)
+
+
+def test_a_line_break_in_a_cell_is_found_across_block_boundaries(pkg, monkeypatch):
+    row = pkg.find_line("topics", "industrial-policy")
+    text = pkg.read("data/topics.csv").split("\n")
+    text[row - 1] = text[row - 1].replace(",Industrial policy,", ',"Industrial\npolicy",', 1)
+    pkg.write("data/topics.csv", "\n".join(text))
+    for block in (1 << 24, 23, 64):
+        monkeypatch.setattr(package, "BLOCK", block)
+        hits = [p for p in validate(pkg.root) if p.rule == "line-break"]
+        assert [(p.path, p.line, p.column) for p in hits] == [("data/topics.csv", row, 2)], block
+
+
+def test_a_check_that_raises_is_reported_and_the_others_still_run(pkg, monkeypatch):
+    def broken_rule(ctx):
+        if ctx.data("topics") is not None:
+            yield checks.Spec("topics", "label", "broken", pl.col("no_such_column").is_null(), lambda v: "never")
+
+    monkeypatch.setattr(rules, "RULES", [*rules.RULES, broken_rule])
+    line = pkg.find_line("topics", "industrial-policy")
+    pkg.set_cell("topics", line, "label", "=Industrial policy")
+    found = validate(pkg.root)
+    assert any(p.rule == "internal" and p.path == "data/topics.csv" and "broken" in p.message for p in found)
+    assert any(p.rule == "formula" and p.line == line for p in found)
+
+
+def test_a_rule_across_tables_that_reads_a_non_key_column_is_an_internal_problem(pkg, monkeypatch):
+    def wide_rule(ctx):
+        if ctx.data("entries") is not None:
+            yield checks.Spec("entries", "title", "wide", pl.col("title").is_not_null(), lambda v: "never")
+
+    monkeypatch.setattr(rules, "ACROSS", [*rules.ACROSS, wide_rule])
+    found = [p for p in validate(pkg.root) if p.rule == "internal"]
+    assert found and "title" in found[0].message
+
+
+def test_many_failures_in_one_table_are_all_reported(pkg):
+    """Every failing row of every failing check, not only the first of each."""
+    lines = [pkg.append("topics", f"zz-topic-{i},=Zed {i},Text ,") for i in range(5)]
+    found = validate(pkg.root)
+    assert sorted(p.line for p in found if p.rule == "formula" and p.path == "data/topics.csv") == lines
+    assert sorted(p.line for p in found if p.rule == "whitespace" and p.path == "data/topics.csv") == lines
+
+
+@pytest.mark.parametrize("name", ["alpha2", "alpha3", "subdivisions", "currencies", "languages", "scripts"])
+def test_iso_code_sets_read_from_the_databases_equal_pycountry(name):
+    import pycountry
+
+    expected = {
+        "alpha2": {c.alpha_2 for c in pycountry.countries},
+        "alpha3": {c.alpha_3 for c in pycountry.countries},
+        "subdivisions": {s.code for s in pycountry.subdivisions},
+        "currencies": {c.alpha_3 for c in pycountry.currencies},
+        "languages": {getattr(l, "alpha_2", None) for l in pycountry.languages} - {None} | {l.alpha_3 for l in pycountry.languages},
+        "scripts": {s.alpha_4 for s in pycountry.scripts},
+    }[name]
+    assert rules._code_set(name) == expected
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.text(alphabet="0123456789-+.eE: TtrueFalsfTRUEFALSE", max_size=12),
+    st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(CELLS, min_size=1, max_size=20), st.sampled_from(["date", "number", "integer", "boolean"]))
+def test_the_validator_and_the_loader_read_types_alike(values, kind):
+    """The validator's Polars verdict and the loader's pandas parse agree on every cell."""
+    import pandas as pd
+
+    field = {"name": "x", "type": kind}
+    polars_bad = pl.DataFrame({"x": values}, schema={"x": pl.String}).select(fieldtypes.bad_expr("x", field)).to_series().to_list()
+    _, pandas_bad = fieldtypes.parse(pd.Series(values, dtype="str"), field)
+    assert polars_bad == pandas_bad.tolist(), list(zip(values, polars_bad, pandas_bad.tolist()))
