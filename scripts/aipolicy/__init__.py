@@ -1,7 +1,8 @@
 """AI Policy Atlas: validate, release, cite and load the dataset.
 
-`aipolicy.load()` and `aipolicy.load_table()` need only pandas (and pyarrow); the
-validator's heavier dependencies (frictionless, pandera) are imported only by validation.
+`aipolicy.load()` and `aipolicy.load_table()` need only pandas, pyarrow and Polars (the
+reader); the validator's other dependencies (frictionless, pandera) are imported only by
+validation.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Table Schema field types on whole columns: parse strings, find the cells that do not parse.
 
-The validator reads them as Polars expressions (`bad_expr`, `typed_expr`), the loader as
-pandas columns (`parse`); both use the same patterns, and the tests hold them to the same
-verdict on every cell.
+The validator and the loader read them with the same Polars expressions (`bad_expr`,
+`typed_expr`), so a value is read the same way everywhere; the tests hold them to Python's
+own reading of each type.
 """
 from __future__ import annotations
 
@@ -64,27 +64,6 @@ def typed_literal(value, field: dict):
     return value
 
 
-def parse(values: pd.Series, field: dict) -> tuple[pd.Series, pd.Series]:
-    """Typed values and a mask of cells that are present but do not parse as the field's type."""
-    import pandas as pd
-
-    kind = field.get("type", "string")
-    present = values.notna()
-    if kind == "date":
-        shaped = values.str.fullmatch(DATE).fillna(False).astype(bool)
-        typed = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-        return typed, present & typed.isna()
-    if kind in ("number", "integer"):
-        shaped = values.str.fullmatch(NUMBER if kind == "number" else INTEGER).fillna(False).astype(bool)
-        typed = pd.to_numeric(values.where(shaped), errors="coerce")
-        typed = typed.astype("Float64" if kind == "number" else "Int64")
-        return typed, present & ~shaped
-    if kind == "boolean":
-        typed = values.map(lambda v: True if v in TRUE_VALUES else False if v in FALSE_VALUES else None, na_action="ignore").astype("boolean")
-        return typed, present & typed.isna()
-    return values, pd.Series(False, index=values.index)
-
-
 def pandas_dtype(field: dict):
     """The pandas dtype a loaded column gets: categories for enums, nullable types otherwise."""
     import pandas as pd
@@ -96,29 +75,11 @@ def pandas_dtype(field: dict):
     return {"string": "string", "number": "Float64", "integer": "Int64", "boolean": "boolean", "date": "datetime64[s]"}.get(kind, "string")
 
 
-def cast(typed: pd.Series, field: dict) -> pd.Series:
-    """Parsed values in the dtype the loader gives them."""
-    return typed.astype(pandas_dtype(field))
-
-
-
 def format_number(value: float) -> str:
     """The canonical text of a number: the shortest that reads back as the same float
     (Python's repr), without a trailing `.0` (13800000000, 54.87, 1e+26)."""
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
-
-
-def canonical_text(values: pd.Series, field: dict) -> pd.Series:
-    """Cells in canonical form: numbers rewritten by `format_number`, everything else as is.
-    A cell that does not parse is left alone (validation reports it)."""
-    if field.get("type") != "number":
-        return values
-    typed, bad = parse(values, field)
-    out = values.copy()
-    ok = typed.notna() & ~bad
-    out[ok] = [format_number(v) for v in typed[ok].astype(float)]
-    return out
 
 
 def to_text(typed: pd.Series, field: dict) -> pd.Series:

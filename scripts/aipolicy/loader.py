@@ -1,7 +1,7 @@
 """Load the atlas into pandas, typed from the schemas: the working tree or any released version.
 
-Only pandas and pyarrow are needed here (and pooch for downloads): importing `aipolicy` to
-load data never imports frictionless or pandera.
+Only pandas, pyarrow and Polars (the reader) are needed here, and pooch for downloads:
+importing `aipolicy` to load data never imports frictionless or pandera.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import fieldtypes
@@ -21,31 +20,51 @@ REGISTRY = Path(__file__).with_name("releases.json")
 
 def typed_frame(table) -> pd.DataFrame:
     """The table with every column typed from its schema; a value that does not fit its type
-    (or its enum) is an error, never a silent missing value."""
+    (or its enum) is an error, never a silent missing value. Values are parsed by the same
+    Polars expressions that the validator uses (`fieldtypes.typed_expr`)."""
     import polars as pl
+    import pyarrow as pa
 
     from .checks import member
 
-    frame = table.frame
-    columns = {}
-    for name, field in table.fields.items():
-        typed, bad = fieldtypes.parse(frame[name], field)
+    data, fields = table.data, table.fields
+    misfits = []
+    for name, field in fields.items():
+        misfit = fieldtypes.bad_expr(name, field)
         enum = field.get("constraints", {}).get("enum")
         if enum and field.get("type", "string") == "string":
-            outside = table.data.select((pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum])).alias(name)).to_series()
-            bad = bad | outside.to_numpy()
-        if bad.any():
-            row = int(np.argmax(np.asarray(bad)))
-            raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {frame[name].iloc[row]!r} "
+            misfit = misfit | (pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum]))
+        misfits.append(misfit.arg_true().first().alias(name))
+    first = data.select(misfits).row(0) if len(data) else [None] * len(fields)
+    for (name, field), row in zip(fields.items(), first):
+        if row is not None:
+            enum = field.get("constraints", {}).get("enum")
+            raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {data[name][row]!r} "
                                f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
-        columns[name] = fieldtypes.cast(typed, field)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+    typed = data.select(_typed(name, field) for name, field in fields.items())
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
+                pa.string_view(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+    frame = typed.to_arrow(compat_level=pl.CompatLevel.newest()).to_pandas(types_mapper=nullable.get)
+    wanted = {name: fieldtypes.pandas_dtype(field) for name, field in fields.items()}
+    return frame.astype({name: dtype for name, dtype in wanted.items() if frame[name].dtype != dtype})
+
+
+def _typed(name: str, field: dict):
+    """The typed column as Polars hands it to pandas: enums as Polars enums (pandas categories
+    in the schema's order), dates as datetimes (pandas datetime64, not Python dates)."""
+    import polars as pl
+
+    enum = field.get("constraints", {}).get("enum")
+    if enum and field.get("type", "string") == "string":
+        return pl.col(name).cast(pl.Enum([str(e) for e in enum])).alias(name)
+    expr = fieldtypes.typed_expr(name, field)
+    return (expr.cast(pl.Datetime("ms")) if field.get("type") == "date" else expr).alias(name)
 
 
 def typed_tables(package: Package) -> dict[str, pd.DataFrame]:
     out = {}
     for name, table in package.tables.items():
-        if table.frame is None:
+        if table.data is None:
             problem = next(iter(table.problems), None)
             raise PackageError(problem.text() if problem else f"{table.path}: cannot be read")
         out[name] = typed_frame(table)
