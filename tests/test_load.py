@@ -29,7 +29,9 @@ def test_load_types_every_column_from_the_schemas(pkg):
     kind = entries["kind"].dtype
     assert isinstance(kind, pd.CategoricalDtype)
     schema = json.loads((pkg.root / "schemas/entries.schema.json").read_text())
-    assert list(kind.categories) == next(f for f in schema["fields"] if f["name"] == "kind")["constraints"]["enum"]
+    kind_field = next(f for f in schema["fields"] if f["name"] == "kind")
+    assert list(kind.categories) == kind_field["constraints"]["enum"]
+    assert kind.ordered == bool(kind_field.get("x-ordered", False))  # unordered unless the schema says so
     assert str(tables["figures"]["value"].dtype) == "Float64"
     assert entries["title_local"].isna().sum() + entries["title_local"].notna().sum() == len(entries)
 

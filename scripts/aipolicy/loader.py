@@ -22,31 +22,42 @@ def typed_frame(table) -> pd.DataFrame:
     """The table with every column typed from its schema; a value that does not fit its type
     (or its enum) is an error, never a silent missing value. Values are parsed by the same
     Polars expressions that the validator uses (`fieldtypes.typed_expr`)."""
+    return typed_frames([table])[table.name]
+
+
+def typed_frames(tables) -> dict[str, pd.DataFrame]:
+    """`typed_frame` of several tables, with the Polars work of all of them in two queries."""
     import polars as pl
     import pyarrow as pa
 
     from .checks import member
 
-    data, fields = table.data, table.fields
-    misfits = []
-    for name, field in fields.items():
-        misfit = fieldtypes.bad_expr(name, field)
-        enum = field.get("constraints", {}).get("enum")
-        if enum and field.get("type", "string") == "string":
-            misfit = misfit | (pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum]))
-        misfits.append(misfit.arg_true().first().alias(name))
-    first = data.select(misfits).row(0) if len(data) else [None] * len(fields)
-    for (name, field), row in zip(fields.items(), first):
-        if row is not None:
+    def misfits(table) -> pl.LazyFrame:
+        found = []
+        for name, field in table.fields.items():
+            misfit = fieldtypes.bad_expr(name, field)
             enum = field.get("constraints", {}).get("enum")
-            raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {data[name][row]!r} "
-                               f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
-    typed = data.select(_typed(name, field) for name, field in fields.items())
+            if enum and field.get("type", "string") == "string":
+                misfit = misfit | (pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum]))
+            found.append(misfit.arg_true().first().alias(name))
+        return table.data.lazy().select(found)
+
+    for table, first in zip(tables, pl.collect_all([misfits(t) for t in tables])):
+        for (name, field), row in zip(table.fields.items(), first.row(0) if len(first) else []):
+            if row is not None:
+                enum = field.get("constraints", {}).get("enum")
+                raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {table.data[name][row]!r} "
+                                   f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
+    typed = pl.collect_all([t.data.lazy().select(_typed(name, field) for name, field in t.fields.items()) for t in tables])
     nullable = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
                 pa.string_view(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
-    frame = typed.to_arrow(compat_level=pl.CompatLevel.newest()).to_pandas(types_mapper=nullable.get)
-    wanted = {name: fieldtypes.pandas_dtype(field) for name, field in fields.items()}
-    return frame.astype({name: dtype for name, dtype in wanted.items() if frame[name].dtype != dtype})
+    out = {}
+    for table, data in zip(tables, typed):
+        frame = data.to_arrow(compat_level=pl.CompatLevel.newest()).to_pandas(types_mapper=nullable.get)
+        # Enums arrive as ordered categories (Polars enums are ordered): each column gets its final dtype.
+        recast = {name: fieldtypes.pandas_dtype(field) for name, field in table.fields.items()}
+        out[table.name] = frame.astype({name: dtype for name, dtype in recast.items() if frame[name].dtype != dtype})
+    return out
 
 
 def _typed(name: str, field: dict):
@@ -62,13 +73,11 @@ def _typed(name: str, field: dict):
 
 
 def typed_tables(package: Package) -> dict[str, pd.DataFrame]:
-    out = {}
-    for name, table in package.tables.items():
+    for table in package.tables.values():
         if table.data is None:
             problem = next(iter(table.problems), None)
             raise PackageError(problem.text() if problem else f"{table.path}: cannot be read")
-        out[name] = typed_frame(table)
-    return out
+    return typed_frames(list(package.tables.values()))
 
 
 def releases() -> dict[str, dict]:
