@@ -133,8 +133,13 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
 
     # The checks run hundreds of small queries on frames held in memory: Polars' in-memory
     # engine starts each one in half the time of its default choice.
-    with pl.Config(engine_affinity="in-memory"):
-        return _validate_package(package, parallel=parallel, child=child)
+    try:
+        with pl.Config(engine_affinity="in-memory"):
+            return _validate_package(package, parallel=parallel, child=child)
+    finally:
+        if child is not None and child.poll() is None:  # an error on the way: the child's work is moot
+            child.kill()
+            child.wait()
 
 
 def _validate_package(package: Package, *, parallel: bool, child) -> list[Problem]:
@@ -184,4 +189,11 @@ def _finish_metadata_check(child) -> list[Problem] | None:
 
 def validate(path: str | Path | None = None, *, parallel: bool = False) -> list[Problem]:
     child = _start_metadata_check(find_root(path)) if parallel else None
-    return validate_package(read_package(path, strict=True, rows=False), parallel=parallel, child=child)
+    try:
+        package = read_package(path, strict=True, rows=False)
+    except BaseException:
+        if child is not None:
+            child.kill()
+            child.wait()
+        raise
+    return validate_package(package, parallel=parallel, child=child)
