@@ -117,7 +117,7 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 def write_package(dest: Path, tables: dict[str, pd.DataFrame]) -> Path:
     """A package folder in canonical form: the project's metadata and docs, synthetic data."""
-    import polars as pl
+    from aipolicy.fastops import csv_body
 
     if dest.exists():
         shutil.rmtree(dest)
@@ -130,8 +130,8 @@ def write_package(dest: Path, tables: dict[str, pd.DataFrame]) -> Path:
         schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text())
         cols = [f["name"] for f in schema["fields"]]
         frame = frame[cols].astype(str).sort_values(schema["primaryKey"], kind="stable")
-        body = pl.from_pandas(frame.replace({"": None})).write_csv(include_header=False, quote_style="necessary", line_terminator="\n", null_value="")
-        (dest / "data" / f"{name}.csv").write_text(",".join(cols) + "\n" + body, encoding="utf-8")
+        body = csv_body(frame.replace({"": None}))  # as `aipolicy fmt` writes it
+        (dest / "data" / f"{name}.csv").write_bytes((",".join(cols) + "\n").encode("utf-8") + body)
     return dest
 
 

@@ -93,10 +93,6 @@ def canonical_problem(root: Path, table: Table) -> Problem | None:
                    "canonical", "run `aipolicy fmt` to rewrite it; no value changes")
 
 
-def canonical_problems(package: Package) -> list[Problem]:
-    return [p for table in package.tables.values() if (p := canonical_problem(package.root, table))]
-
-
 def _first_difference(a: bytes, b: bytes) -> int:
     for number, (x, y) in enumerate(zip(a.split(b"\n"), b.split(b"\n")), start=1):
         if x != y:

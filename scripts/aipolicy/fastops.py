@@ -21,9 +21,9 @@ def as_polars(frame) -> pl.DataFrame:
     return data.with_columns(pl.all().cast(pl.String))
 
 
-def write_csv(data: pl.DataFrame, out, *, header: bool = False) -> None:
-    """Write with minimal quoting, LF line ends and missing values as empty cells."""
-    data.write_csv(out, include_header=header, quote_style="necessary", line_terminator="\n", null_value="")
+def write_csv(data: pl.DataFrame, out) -> None:
+    """Write the rows (no header) with minimal quoting, LF line ends and missing values as empty cells."""
+    data.write_csv(out, include_header=False, quote_style="necessary", line_terminator="\n", null_value="")
 
 
 def csv_body(frame) -> bytes:

@@ -72,15 +72,6 @@ class Table:
             self._frame = self.data.to_arrow().to_pandas()
         return self._frame
 
-    @frame.setter
-    def frame(self, value) -> None:
-        import polars as pl
-        import pyarrow as pa
-
-        self._data = None if value is None else pl.from_arrow(pa.Table.from_pandas(value.astype("str"), preserve_index=False))
-        self._frame = value
-        self._key_order = None
-
     def line(self, row: int) -> int:
         return int(self.lines[row]) if self.lines is not None else row + 2
 
@@ -300,8 +291,7 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
             return
         import polars as pl
 
-        rows: list[list[str]] = []  # the rows the strict walk can read: none is lost without a message
-        lines, _ = _strict_pass(table, text, problems, rows)
+        rows, lines = _strict_pass(table, text, problems)
         data = _empty_as_null(pl.DataFrame(rows, schema={c: pl.String for c in table.header}, orient="row"))
     if len(data) == 0 and not table.schema.get("x-may-be-empty", False):
         table.problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
@@ -354,16 +344,16 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
         return None
     if block.count(b"\n") != len(part):
         return None  # a line break inside a cell, or a line without its line end
-    out = io.BytesIO()
-    part.write_csv(out, include_header=False, quote_style="necessary", null_value="", line_terminator="\n")
-    return part if out.getvalue() == block else None
+    from .fastops import csv_body  # the serialisation `fmt` writes: the proof compares against it
+
+    return part if csv_body(part) == block else None
 
 
 def _empty_as_null(data: pl.DataFrame) -> pl.DataFrame:
     """A quoted empty cell (\"\") reads as an empty string: make it missing, as an empty cell is."""
     import polars as pl
 
-    if not len(data) or not data.select(pl.any_horizontal((pl.col(c).str.len_bytes() == 0).any() for c in data.columns)).item():
+    if not len(data):
         return data
     empty = data.select((pl.col(c).str.len_bytes() == 0).any() for c in data.columns).row(0)
     fix = [c for c, e in zip(data.columns, empty) if e]
@@ -400,15 +390,13 @@ def _closest(name: str, candidates: list[str]) -> str | None:
     return match[0] if match else None
 
 
-def _strict_pass(table: Table, text: str, problems: list[Problem], rows: list[list[str]] | None):
-    """Walk every row with the strict csv module: the line of each good row, and whether all were good.
-
-    Rows are kept (in `rows`) only when asked, so that a clean large file costs no memory here.
-    """
+def _strict_pass(table: Table, text: str, problems: list[Problem]) -> tuple[list[list[str]], list[int]]:
+    """Walk every row with the strict csv module: the rows it can read and the line of each.
+    Every other row is a problem, so that none is lost without a message."""
     width = len(table.header)
     reader = csv.reader(io.StringIO(text), strict=True)
+    rows: list[list[str]] = []
     lines: list[int] = []
-    clean = True
     prev = 0
     try:
         next(reader)
@@ -418,10 +406,8 @@ def _strict_pass(table: Table, text: str, problems: list[Problem], rows: list[li
             prev = end
             if not row:
                 problems.append(Problem(table.path, start, None, "blank line", "blank-row", "delete the empty line"))
-                clean = False
                 continue
             if len(row) != width:
-                clean = False
                 if len(row) > width:
                     problems.append(Problem(table.path, start, width + 1, f"row has {len(row)} cells, the header has {width}; the extra value is {quote(row[width])}", "extra-cell", "quote a value that contains a comma, or remove the extra cell"))
                 else:
@@ -431,9 +417,7 @@ def _strict_pass(table: Table, text: str, problems: list[Problem], rows: list[li
                 col = next((i for i, v in enumerate(row, 1) if "\n" in v or "\r" in v), None)
                 problems.append(Problem(table.path, start, col, "a cell holds a line break", "line-break", "write the text on one line"))
             lines.append(start)
-            if rows is not None:
-                rows.append(row)
+            rows.append(row)
     except csv.Error as exc:
         problems.append(Problem(table.path, prev + 1, None, f"malformed CSV: {exc}", "quote", "a quoted value must end with a quote followed by a comma or the line end; double any quote inside it (\"\")"))
-        clean = False
-    return lines, clean
+    return rows, lines
