@@ -214,3 +214,19 @@ def test_the_live_bibliography_compiles_without_warnings(tmp_path):
     subprocess.run(["lualatex", "-interaction=nonstopmode", "l.tex"], cwd=tmp_path, capture_output=True, timeout=600)
     result = subprocess.run(["biber", "l"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout[-3000:]
+
+
+def test_text_and_typed_rows_follow_the_same_canonical_order(pkg):
+    """The artifacts pair each row's text with its typed values: both in primary-key order,
+    whatever the order of the rows read."""
+    import polars as pl
+
+    from aipolicy.build import _canonical_rows
+
+    table = read_package(pkg.root).tables["figures"]
+    table.data = table.data.reverse()  # out of order, as a table read before `fmt` would be
+    frame, typed = _canonical_rows(table)
+    assert frame["figure_id"].tolist() == sorted(frame["figure_id"].tolist())
+    assert typed["figure_id"].tolist() == frame["figure_id"].tolist()
+    values = table.data.select("figure_id", pl.col("value").cast(pl.Float64)).rows()
+    assert dict(zip(typed["figure_id"], typed["value"].astype(float))) == dict(values)

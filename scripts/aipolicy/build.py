@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import bibtex, cite
-from .canonical import canonical_bytes, canonical_frame
+from .canonical import canonical_bytes, canonical_frame, canonical_order
 from .loader import typed_frame
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem
@@ -157,7 +157,10 @@ def create_table_sql(table: Table) -> str:
 def _canonical_rows(table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows in canonical order, as text and typed (same order, fresh index)."""
     frame = canonical_frame(table)
-    typed = typed_frame(table).loc[frame.index]
+    typed = typed_frame(table)
+    order = canonical_order(table)
+    if order is not None:
+        typed = typed.iloc[order.to_numpy()]
     return frame.reset_index(drop=True), typed.reset_index(drop=True)
 
 

@@ -38,13 +38,21 @@ def _canonical_numbers(data: pl.DataFrame, table: Table) -> pl.DataFrame:
     return data
 
 
+def canonical_order(table: Table) -> pl.Series | None:
+    """The row of `table.data` that each row of the canonical form comes from: primary-key
+    order, a stable sort with missing values first (None: the rows keep their order)."""
+    if not table.primary_key or not len(table.data):
+        return None
+    return table.data.select(pl.int_range(pl.len()).alias("_row"), *table.primary_key).sort(
+        table.primary_key, maintain_order=True, nulls_last=False).get_column("_row")
+
+
 def canonical_data(table: Table) -> pl.DataFrame:
     """The table as `fmt` writes it: fields in schema order, numbers in shortest form, rows in
-    primary-key order (a stable sort, missing values first)."""
+    `canonical_order`."""
     data = _canonical_numbers(table.data.select(table.field_names), table)
-    if table.primary_key and len(data):
-        data = data.sort(table.primary_key, maintain_order=True, nulls_last=False)
-    return data
+    order = canonical_order(table)
+    return data if order is None else data.select(pl.all().gather(order))
 
 
 def canonical_frame(table: Table):
