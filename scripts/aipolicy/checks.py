@@ -173,10 +173,14 @@ def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec 
     def message(value: object) -> str:
         return f"{column} {quote(value)} is not a {ref_column} in {target.path}"
 
+    candidates: list[str] = []  # the distinct known values, listed once, when the first hint is asked for
+
     def hint_for(value: object) -> str:
         import difflib
 
-        close = difflib.get_close_matches(str(value), known.unique().sort().to_list(), n=3, cutoff=0.6)
+        if not candidates:
+            candidates.extend(known.unique().sort().to_list())
+        close = difflib.get_close_matches(str(value), candidates, n=3, cutoff=0.6)
         return f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first, or correct the ID"
 
     return Spec(table.name, column, "foreign-key", message=message, hint_for=hint_for, **among(column, known))

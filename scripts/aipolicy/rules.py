@@ -195,7 +195,7 @@ def languages_are_bcp47(ctx: Context):
     for name, table in _tables(ctx):
         if "language" not in table.fields:
             continue
-        valid = _strings(v for v in ctx.values(name, "language").to_list() if bcp47_valid(v))  # each distinct tag judged once
+        valid = _strings(v for v in ctx.values(name, "language").unique().to_list() if bcp47_valid(v))  # each distinct tag judged once
         yield Spec(name, "language", "language", member(pl.col("language"), valid), lambda v: f"language {quote(v)} is not a valid BCP 47 tag",
                    "use an ISO 639 language code with optional script and region, like en, zh, zh-Hans or pt-BR")
 
