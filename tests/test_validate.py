@@ -110,6 +110,16 @@ def test_bytes_that_are_not_utf8(pkg):
     assert_problem(pkg, "data/topics.csv", line, 27, "encoding")
 
 
+def test_bytes_that_are_not_utf8_after_a_bom(pkg):
+    """The byte order mark does not shift where a bad byte is reported."""
+    line = pkg.find_line("topics", "industrial-policy")
+    raw = pkg.path("data/topics.csv").read_bytes().split(b"\n")
+    raw[line - 1] = b"industrial-policy,Industri\xe9l policy,Plans.,"
+    pkg.write("data/topics.csv", b"\xef\xbb\xbf" + b"\n".join(raw))
+    hit = assert_problem(pkg, "data/topics.csv", line, 27, "encoding")
+    assert "0xe9" in hit.message
+
+
 def test_empty_file(pkg):
     pkg.write("data/topics.csv", "")
     assert_problem(pkg, "data/topics.csv", 1, None, "empty-file")

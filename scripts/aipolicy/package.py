@@ -283,11 +283,12 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
         if b"\r" in raw:
             line = raw.count(b"\n", 0, raw.index(b"\r")) + 1
             problems.append(Problem(table.path, line, None, "line ends with CR (Windows or old Mac line ending)", "line-ending", "run `aipolicy fmt` to use LF line ends"))
+        body = raw[len(BOM):] if bom else raw  # offsets in the text after the byte order mark
         try:
-            text = raw[len(BOM):].decode("utf-8") if bom else raw.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line, col = _byte_location(raw, exc.start)
-            table.problems.append(Problem(table.path, line, col, f"byte {raw[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
+            line, col = _byte_location(body, exc.start)
+            table.problems.append(Problem(table.path, line, col, f"byte {body[exc.start]:#04x} is not valid UTF-8", "encoding", "save the file as UTF-8"))
             return
         import polars as pl
 
