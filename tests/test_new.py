@@ -14,7 +14,8 @@ from conftest import run_cli
 ENTRY_FLAGS = [
     "--title", "Interim Measures for the Management of Generative AI Services (test copy)", "--title-local", "生成式人工智能服务管理暂行办法",
     "--language", "zh", "--kind", "regulation", "--jurisdiction-id", "CN", "--date", "2023-07-13", "--date-precision", "day",
-    "--status", "in-force", "--summary", "Rules for providers of generative AI services offered to the public in China.",
+    "--status", "in-force", "--title-provenance", "own-translation",
+    "--summary", "Rules for providers of generative AI services offered to the public in China.",
     "--source-kind", "official-document", "--source-title", "Interim Measures for the Management of Generative AI Services",
     "--source-publisher", "Cyberspace Administration of China", "--source-date", "2023-07-13", "--source-date-precision", "day",
     "--source-url", "https://example.org/measures", "--source-language", "zh",

@@ -281,3 +281,84 @@ def nothing_points_at_itself(ctx: Context):
             continue
         yield Spec(table, b, "self-reference", pl.col(b).is_null() | (pl.col(a) != pl.col(b)).fill_null(True),
                    lambda v, b=b: f"{b} {quote(v)} points at the row itself", "point at another row, or leave it empty")
+
+
+# Kinds of entry that are documents: they have a title of their own, never a description.
+DOCUMENT_KINDS = ("strategy", "plan", "law", "regulation", "executive-order", "guideline", "standard", "recommendation",
+                  "declaration", "resolution", "treaty", "report", "white-paper", "research-paper", "commentary")
+# Columns that the rules across tables read besides the key columns (kept after each table's own checks).
+ACROSS_COLUMNS = {"entries": {"title"}}
+# The form of an identifier in each scheme of data/identifiers.csv.
+IDENTIFIER_FORMS = {
+    "celex": (r"^[0-9CE][0-9]{4}[A-Z]{1,2}[0-9]{4}([A-Z0-9()_-]*)$", "a CELEX number such as 32024R1689 or 52021PC0206"),
+    "eli": (r"^https?://[^\s]+/eli/[^\s]+$", "a full ELI address such as http://data.europa.eu/eli/reg/2024/1689/oj"),
+    "federal-register": (r"^(E[0-9]-)?[0-9]{2,4}-[0-9]{4,5}$", "a Federal Register document number such as 2023-24283"),
+    "congress-bill": (r"^[0-9]{2,3}-(hr|s|hres|sres|hjres|sjres|hconres|sconres)-[0-9]+$", "congress, bill type and number in lower case, such as 118-hr-4763 or 119-s-146"),
+    "wikidata": (r"^Q[1-9][0-9]*$", "a Wikidata item such as Q42"),
+    "oecd-ai": (r"^https://oecd\.ai/[^\s]+$", "an OECD.AI address starting https://oecd.ai/"),
+    "agora": (r"^https://agora\.eto\.tech/instrument/[0-9]+$", "an AGORA address such as https://agora.eto.tech/instrument/1234"),
+}
+
+
+def _is_english(language: pl.Expr) -> pl.Expr:
+    return (language == "en") | language.str.starts_with("en-")
+
+
+@rule
+def titles_say_where_they_come_from(ctx: Context):
+    if not _readable(ctx, "entries"):
+        return
+    prov, source = pl.col("title_provenance"), pl.col("title_source_id")
+    translated = prov.is_in(["official-translation", "third-party-translation", "own-translation"])
+    yield Spec("entries", "title_provenance", "title-provenance", ~(_is_english(pl.col("language")) & translated).fill_null(False),
+               lambda v: f"title_provenance {quote(v)} is a translation, but the entry's language is English",
+               "an English-language entry's title is the issuer's own: use official (or description for an event without a title)")
+    yield Spec("entries", "title_source_id", "title-provenance", ((prov == "third-party-translation") == source.is_not_null()).fill_null(True),
+               lambda v: "title_source_id must be given exactly when title_provenance is third-party-translation",
+               "name the cited source whose translation the title is in title_source_id, or set title_provenance to what the title is")
+    yield Spec("entries", "title_provenance", "title-provenance", ~((prov == "description") & pl.col("kind").is_in(DOCUMENT_KINDS)).fill_null(False),
+               lambda v: "a document has a description instead of a title (title_provenance \"description\")",
+               "give the document's title (official, or a translation with its provenance); description is for events and institutions without a title")
+
+
+@rule(across=True)
+def title_translations_are_cited(ctx: Context):
+    if not _readable(ctx, "entries", "entry_sources"):
+        return
+    pairs = pl.concat_str([pl.col("entry_id"), pl.col("source_id")], separator="\x1f")
+    cited = ctx.data("entry_sources").select(pairs.alias("pair")).get_column("pair")
+    yield Spec("entries", "title_source_id", "title-source-cited",
+               pl.col("title_source_id").is_null() | member(pl.concat_str([pl.col("entry_id"), pl.col("title_source_id")], separator="\x1f"), cited),
+               lambda v: f"title_source_id {quote(v)} is not one of the entry's cited sources",
+               "cite that source for the entry in data/entry_sources.csv, or name one of its cited sources")
+
+
+@rule(across=True)
+def other_names_differ_from_the_title(ctx: Context):
+    if not _readable(ctx, "entries", "entry_names"):
+        return
+    titles = ctx.data("entries").select(pl.concat_str([pl.col("entry_id"), pl.col("title").str.to_lowercase()], separator="\x1f").alias("t")).get_column("t")
+    yield Spec("entry_names", "name", "other-name", ~member(pl.concat_str([pl.col("entry_id"), pl.col("name").str.to_lowercase()], separator="\x1f"), titles).fill_null(False),
+               lambda v: f"name {quote(v)} repeats the entry's title", "list only names other than the title; remove this row")
+
+
+@rule
+def identifiers_have_their_scheme_form(ctx: Context):
+    if not _readable(ctx, "identifiers"):
+        return
+    scheme, value = pl.col("scheme"), pl.col("identifier")
+    fine = pl.lit(True)
+    for name, (pattern, _) in IDENTIFIER_FORMS.items():
+        fine = fine & ~((scheme == name) & ~value.str.contains(pattern)).fill_null(False)
+    forms = "; ".join(f"{name}: {text}" for name, (_, text) in IDENTIFIER_FORMS.items())
+    yield Spec("identifiers", "identifier", "identifier-form", fine, lambda v: f"identifier {quote(v)} is not in the form of its scheme",
+               f"write it as its scheme does ({forms})")
+
+
+@rule
+def checklist_items_name_their_entry(ctx: Context):
+    if not _readable(ctx, "checklist"):
+        return
+    yield Spec("checklist", "entry_id", "checklist-entry", ((pl.col("status") == "present") == pl.col("entry_id").is_not_null()).fill_null(True),
+               lambda v: "entry_id must be given exactly when status is present",
+               "for present, name the entry that fulfils the item; for none-known or not-yet-checked, leave entry_id empty")

@@ -62,9 +62,11 @@ def released_id_problems(package: Package, release: tuple[str, Package] | None) 
 
 
 def key_columns(package: Package) -> dict[str, set[str]]:
-    """The columns that foreign keys and the rules across tables read: primary keys, and both
-    ends of every foreign key."""
-    keep: dict[str, set[str]] = {name: set(table.primary_key) for name, table in package.tables.items()}
+    """The columns that foreign keys and the rules across tables read: primary keys, both ends
+    of every foreign key, and the columns the rules declare in `rules.ACROSS_COLUMNS`."""
+    from .rules import ACROSS_COLUMNS
+
+    keep: dict[str, set[str]] = {name: set(table.primary_key) | ACROSS_COLUMNS.get(name, set()) for name, table in package.tables.items()}
     for name, table in package.tables.items():
         for reference in table.references:
             keep[name].update(reference.fields)

@@ -1,0 +1,108 @@
+"""Title provenance, other names, crosswalk identifiers and the coverage checklist: each rule
+gives one located problem with its exact message."""
+from __future__ import annotations
+
+import pytest
+
+from aipolicy.validate import validate
+from conftest import Pkg
+
+PLAN = "cn-2017-new-generation-ai-development-plan"
+
+
+def only(pkg: Pkg, rule: str):
+    found = [p for p in validate(pkg.root) if p.rule == rule]
+    assert len(found) == 1, [p.text() for p in validate(pkg.root)]
+    return found[0]
+
+
+def test_an_english_entry_cannot_have_a_translated_title(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "language", "en")
+    column = pkg.set_cell("entries", line, "title_provenance", "own-translation")
+    p = only(pkg, "title-provenance")
+    assert (p.path, p.line, p.column) == ("data/entries.csv", line, column)
+    assert p.message == 'title_provenance "own-translation" is a translation, but the entry\'s language is English'
+    assert p.hint == "an English-language entry's title is the issuer's own: use official (or description for an event without a title)"
+
+
+def test_a_third_party_translation_must_name_its_source(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_provenance", "third-party-translation")
+    p = only(pkg, "title-provenance")
+    assert p.line == line and p.message == "title_source_id must be given exactly when title_provenance is third-party-translation"
+
+
+def test_a_title_source_must_be_cited_by_the_entry(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_provenance", "third-party-translation")
+    pkg.set_cell("entries", line, "title_source_id", "ce-2019-mentougou-ai-park")  # a source of another entry
+    p = only(pkg, "title-source-cited")
+    assert p.line == line and p.message == 'title_source_id "ce-2019-mentougou-ai-park" is not one of the entry\'s cited sources'
+
+
+def test_a_cited_third_party_translation_is_valid(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_provenance", "third-party-translation")
+    pkg.set_cell("entries", line, "title_source_id", "flia-2017-ai-plan-translation")
+    assert [p.text() for p in validate(pkg.root)] == []
+
+
+def test_a_document_with_a_description_for_a_title_is_flagged(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_provenance", "description")
+    p = only(pkg, "title-provenance")
+    assert p.message == 'a document has a description instead of a title (title_provenance "description")'
+
+
+def test_an_event_may_be_described(pkg):
+    line = pkg.find_line("entries", "cn-bj-2018-mentougou-ai-park")
+    pkg.set_cell("entries", line, "title_provenance", "description")
+    assert [p.text() for p in validate(pkg.root)] == []
+
+
+def test_an_other_name_may_not_repeat_the_title(pkg):
+    line = pkg.append("entry_names", f"{PLAN},new generation artificial intelligence development plan,popular-name,en")
+    pkg.delete_lines("entry_names", f"{PLAN},AIDP")  # keep the table sorted: the new row is last
+    p = only(pkg, "other-name")
+    assert p.path == "data/entry_names.csv" and p.message.startswith('name "new generation artificial intelligence development plan" repeats')
+
+
+@pytest.mark.parametrize("scheme,value,good", [
+    ("celex", "32024R1689", True), ("celex", "2024/1689", False),
+    ("federal-register", "2023-24283", True), ("federal-register", "FR 2023-24283", False),
+    ("congress-bill", "118-hr-4763", True), ("congress-bill", "H.R. 4763", False),
+    ("wikidata", "Q60750346", True), ("wikidata", "60750346", False),
+    ("eli", "http://data.europa.eu/eli/reg/2024/1689/oj", True), ("eli", "data.europa.eu/reg/2024/1689", False),
+    ("agora", "https://agora.eto.tech/instrument/1234", True), ("oecd-ai", "https://example.org/x", False),
+])
+def test_identifiers_have_the_form_of_their_scheme(pkg, scheme, value, good):
+    pkg.write("data/identifiers.csv", f"entry_id,scheme,identifier\n{PLAN},{scheme},{value}\n")
+    found = [p for p in validate(pkg.root) if p.rule == "identifier-form"]
+    assert (found == []) == good, [p.text() for p in found]
+    if not good:
+        assert found[0].message == f'identifier "{value}" is not in the form of its scheme' and (found[0].line, found[0].column) == (2, 3)
+
+
+def test_a_present_checklist_item_names_its_entry(pkg):
+    line = pkg.find_line("checklist", "CN,national-strategy")
+    pkg.set_cell("checklist", line, "entry_id", "")
+    p = only(pkg, "checklist-entry")
+    assert p.line == line and p.message == "entry_id must be given exactly when status is present"
+
+
+def test_a_checklist_entry_must_exist(pkg):
+    line = pkg.find_line("checklist", "CN,national-strategy")
+    pkg.set_cell("checklist", line, "entry_id", "cn-2017-no-such-plan")
+    p = only(pkg, "foreign-key")
+    assert p.path == "data/checklist.csv" and p.line == line
+
+
+@pytest.mark.parametrize("event", ["introduced", "passed-chamber", "vetoed", "lapsed"])
+def test_legislative_events_are_allowed(pkg, event):
+    pkg.append("entry_dates", f"{PLAN},{event},2017-07-01,day,caixin-2017-ai-world-leader-2025,")
+    from aipolicy.package import read_package
+    from aipolicy.canonical import fmt
+
+    fmt(read_package(pkg.root))
+    assert [p.text() for p in validate(pkg.root) if p.rule == "enum"] == []
