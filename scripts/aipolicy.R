@@ -77,7 +77,7 @@
   if (!file.exists(zip_path) || .aipolicy_sha256(zip_path) != release$sha256) {
     ok <- tryCatch(utils::download.file(release$url, zip_path, mode = "wb", quiet = TRUE) == 0,
                    error = function(e) FALSE, warning = function(w) FALSE)
-    if (!ok) stop(sprintf("download of version %s from %s failed", version, release$url), call. = FALSE)
+    if (!ok) stop(sprintf("download of version %s from %s failed; without network, rebuild it from a clone of the repository with `aipolicy rebuild %s`, which puts it in this cache", version, release$url, version), call. = FALSE)
   }
   digest <- .aipolicy_sha256(zip_path)
   if (!identical(digest, release$sha256)) {

@@ -12,14 +12,18 @@ from aipolicy.release import ReleaseRefused, release, set_version
 from conftest import make_package, run_cli
 
 
+IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+
 def git(root, *args):
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin", "HOME": str(root)})
+                   env={**IDENTITY, "PATH": "/usr/bin:/bin", "HOME": str(root)})
 
 
 @pytest.fixture
-def repo(tmp_path):
+def repo(tmp_path, monkeypatch):
+    for name, value in IDENTITY.items():  # `release` makes the release commit itself
+        monkeypatch.setenv(name, value)
     pkg = make_package(tmp_path / "repo")
     set_version(pkg.root, "0.1.0", "2026-01-01", "Start of the test history.")  # a version before every release made here
     (pkg.root / ".gitignore").write_text("dist/\n")

@@ -29,17 +29,23 @@ class DatasetMeta:
     repository: str | None
     doi: str | None
     license: str
+    unreleased: bool = False  # the data differ from release `version`: changes made after it
+
+    @property
+    def label(self) -> str:
+        """The version as cited: `2.0.0`, or `2.0.0+unreleased` for changes after 2.0.0."""
+        return f"{self.version}+unreleased" if self.unreleased else self.version
 
     @property
     def key(self) -> str:
-        return f"ai-policy-atlas-{self.version}"
+        return f"ai-policy-atlas-{self.version}" + ("-unreleased" if self.unreleased else "")
 
     @property
     def year(self) -> str:
         return self.date_released[:4]
 
 
-def dataset_meta(root: Path, descriptor: dict, version: str | None = None, date: str | None = None) -> DatasetMeta:
+def dataset_meta(root: Path, descriptor: dict, version: str | None = None, date: str | None = None, unreleased: bool = False) -> DatasetMeta:
     citation, problems = read_citation(root)
     if citation is None:
         raise PackageError(f"{CITATION}: {problems[0].message}" if problems else f"{CITATION} is missing")
@@ -61,7 +67,19 @@ def dataset_meta(root: Path, descriptor: dict, version: str | None = None, date:
         repository=citation.get("repository") or citation.get("repository-code"),
         doi=citation.get("doi"),
         license=str(citation.get("license", "")),
+        unreleased=unreleased,
     )
+
+
+def working_meta(root: Path, descriptor: dict) -> DatasetMeta:
+    """The citation metadata of the package as it is: labelled as unreleased changes when its
+    data differ from the latest registered release."""
+    from .versions import unreleased_changes
+
+    last = unreleased_changes(root)
+    if last is None:
+        return dataset_meta(root, descriptor)
+    return dataset_meta(root, descriptor, version=last.version, date=last.date, unreleased=True)
 
 
 def entry_permalink(meta: DatasetMeta, entry_id: str) -> str:
@@ -79,9 +97,9 @@ def _authors_text(meta: DatasetMeta) -> str:
 def dataset_fields(meta: DatasetMeta, biblatex: bool) -> tuple[str, dict[str, str]]:
     fields = {"author": _authors_bib(meta), "title": "{" + latex(meta.title) + "}"}
     if biblatex:
-        fields.update(version=meta.version, date=meta.date_released)
+        fields.update(version=meta.label, date=meta.date_released)
     else:
-        fields.update(year=meta.year, note=f"Version {meta.version}", howpublished="Dataset")
+        fields.update(year=meta.year, note=f"Version {meta.label}" + (f" (unreleased changes after version {meta.version})" if meta.unreleased else ""), howpublished="Dataset")
     fields["url"] = safe_url(meta.homepage)
     if meta.doi:
         fields["doi"] = str(meta.doi)
@@ -90,9 +108,9 @@ def dataset_fields(meta: DatasetMeta, biblatex: bool) -> tuple[str, dict[str, st
 
 def entry_fields(meta: DatasetMeta, entry: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
     fields = {"author": _authors_bib(meta), "title": "{" + latex(entry["title"]) + "}"}
-    where = f"Entry {entry['entry_id']} in {meta.title}, version {meta.version}"
+    where = f"Entry {entry['entry_id']} in {meta.title}, version {meta.label}"
     if biblatex:
-        fields.update(maintitle="{" + latex(meta.title) + "}", version=meta.version, date=meta.date_released, note=latex(f"Entry {entry['entry_id']}"))
+        fields.update(maintitle="{" + latex(meta.title) + "}", version=meta.label, date=meta.date_released, note=latex(f"Entry {entry['entry_id']}"))
     else:
         fields.update(year=meta.year, note=latex(where))
     fields["url"] = safe_url(entry_permalink(meta, entry["entry_id"]))
@@ -110,12 +128,12 @@ def cite(meta: DatasetMeta, fmt: str = "bibtex", entry: dict | None = None) -> s
             etype, fields = dataset_fields(meta, biblatex)
             return write_bib([(meta.key, etype, fields)])
         etype, fields = entry_fields(meta, entry, biblatex)
-        return write_bib([(f"{entry['entry_id']}-{meta.version}", etype, fields)])
+        return write_bib([(f"{entry['entry_id']}-{meta.key.removeprefix('ai-policy-atlas-')}", etype, fields)])
     if fmt == "text":
         doi = f" https://doi.org/{meta.doi}" if meta.doi else ""
         if entry is None:
-            return f"{_authors_text(meta)} ({meta.year}). {meta.title} (Version {meta.version}) [Data set]. {meta.homepage}{doi}\n"
-        return (f"{_authors_text(meta)} ({meta.year}). {entry['title']}. In {meta.title} (Version {meta.version}) [Data set], "
+            return f"{_authors_text(meta)} ({meta.year}). {meta.title} (Version {meta.label}) [Data set]. {meta.homepage}{doi}\n"
+        return (f"{_authors_text(meta)} ({meta.year}). {entry['title']}. In {meta.title} (Version {meta.label}) [Data set], "
                 f"entry {entry['entry_id']}. {entry_permalink(meta, entry['entry_id'])}{doi}\n")
     return _cff(meta, entry)
 
@@ -127,7 +145,7 @@ def _cff(meta: DatasetMeta, entry: dict | None) -> str:
                  "title": meta.title if entry is None else f"{entry['title']} ({meta.title}, entry {entry['entry_id']})",
                  "authors": [{"name": a} if org else {"family-names": a.split(",")[0].strip(), "given-names": a.split(",", 1)[1].strip()}
                              for a, org in zip(meta.authors, meta.organization_authors)],
-                 "version": meta.version, "date-released": meta.date_released,
+                 "version": meta.label, "date-released": meta.date_released,
                  "url": meta.homepage if entry is None else entry_permalink(meta, entry["entry_id"])}
     if meta.doi:
         doc["doi"] = meta.doi

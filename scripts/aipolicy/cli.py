@@ -53,35 +53,44 @@ def _warn_if_not_the_release(dist) -> None:
     """A build of changes made after a release still carries that release's number: say so."""
     import hashlib
 
-    from .loader import releases
+    from .versions import registry
 
+    known = registry(dist.parent)
     for zip_path in dist.glob("*.zip"):
         version = zip_path.stem.rsplit("-", 1)[-1]
-        known = releases().get(version)
-        if known and hashlib.sha256(zip_path.read_bytes()).hexdigest() != known["sha256"]:
-            print(f"note: these artifacts differ from the released {version} (sha256 {known['sha256'][:12]}...): the tree has "
+        rel = known.get(version)
+        if rel and hashlib.sha256(zip_path.read_bytes()).hexdigest() != rel.sha256:
+            print(f"note: these artifacts differ from the released {version} (sha256 {rel.sha256[:12]}...): the tree has "
                   f"changes since that release; cite the released files, or release a new version", file=sys.stderr)
 
 
 def cmd_cite(args) -> int:
     from . import cite
-    from .package import read_package
+    from .package import find_root, read_package
 
-    package = read_package(args.path, strict=False, tables=["entries"])
-    meta = cite.dataset_meta(package.root, package.descriptor)
-    if args.version and args.version != meta.version:
-        from .loader import releases
+    root = find_root(args.path)
+    if args.version:
+        from .versions import commit_of, find, registry
 
-        known = releases()
-        if args.version not in known:
-            raise PackageError(f"version {args.version!r} is not released (released: {', '.join(sorted(known)) or 'none yet'}; current: {meta.version})")
-        package = _package_at(package.root, f"v{args.version}", ["entries"])
-        meta = cite.dataset_meta(package.root, package.descriptor, version=args.version, date=known[args.version]["date"])
+        rel = find(registry(root), args.version)
+        package = _package_at(root, commit_of(root, rel), ["entries"])
+        meta = cite.dataset_meta(package.root, package.descriptor, version=rel.version, date=rel.date)
+    else:
+        package = read_package(root, strict=False, tables=["entries"])
+        meta = cite.working_meta(package.root, package.descriptor)
+        if meta.unreleased:
+            print(f"note: the data have changed since release {meta.version}; this cites the unreleased changes "
+                  f"({meta.label}); for a stable reference cite a release with --version", file=sys.stderr)
     entry = None
     if args.entry:
         entries = package["entries"].frame
         if entries is None:
             raise PackageError("data/entries.csv cannot be read")
+        if args.version and args.entry not in set(entries["entry_id"]):
+            working = read_package(root, strict=False, tables=["entries"])["entries"].frame
+            if working is not None and args.entry in set(working["entry_id"]):
+                raise PackageError(f"entry {args.entry!r} is not in release {meta.version}: it was added after that release, so it "
+                                   f"cannot be cited at {meta.version}; cite it in a later release, or without --version as unreleased data")
         entry = cite.find_entry(entries, args.entry)
     sys.stdout.write(cite.cite(meta, args.format, entry))
     return EXIT_OK
@@ -98,24 +107,47 @@ def cmd_diff(args) -> int:
     from .diff import diff_packages, render
     from .gitio import checkout
     from .package import find_root, read_package
+    from .versions import resolve
 
     root = find_root(args.path)
-    old = read_package(checkout(root, args.old), strict=False)
-    new = read_package(root if args.new == "WORKTREE" else checkout(root, args.new), strict=False)
+    old = read_package(checkout(root, resolve(root, args.old)), strict=False)
+    new = read_package(root if args.new == "WORKTREE" else checkout(root, resolve(root, args.new)), strict=False)
     sys.stdout.write(render(diff_packages(old, new), args.format, args.old, args.new))
     return EXIT_OK
 
 
 def cmd_release(args) -> int:
+    from .gitio import git
+    from .package import find_root
     from .release import ReleaseRefused, release
 
     try:
-        result = release(args.path, args.version)
+        result = release(args.path, args.version, dry_run=args.dry_run)
     except ReleaseRefused as exc:
         print(f"release refused: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(f"released {result['version']} ({result['date']}): artifacts in {result['dist']}")
-    print(f"next: git commit -am 'Release {result['version']}' && git tag v{result['version']} (see RELEASING.md)")
+    if args.dry_run:
+        after = f"after {result['previous']}" if result["previous"] else "as the first release"
+        print(f"dry run: {result['version']} would be a {result['level']} release {after}; every check passed and nothing was written")
+        return EXIT_OK
+    root = find_root(args.path)
+    git(root, "tag", f"v{result['version']}", result["commit"])
+    print(f"released {result['version']} ({result['date']}) at commit {result['commit']} (tag v{result['version']}): artifacts in {result['dist']}")
+    print(f"next: git commit -am 'Register release {result['version']}' && git push origin main (see RELEASING.md)")
+    return EXIT_OK
+
+
+def cmd_rebuild(args) -> int:
+    from .package import find_root
+    from .rebuild import rebuild
+
+    root = find_root(args.path)
+    result = rebuild(root, args.version, cache=args.cache, out=args.out)
+    for line in result["verified"]:
+        print(f"verified {line}")
+    print(f"rebuilt {result['version']} from commit {result['commit']}: every sha256 matches the registry")
+    for place in result["placed"]:
+        print(f"placed {place}")
     return EXIT_OK
 
 
@@ -144,22 +176,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cite", help="print the citation of the dataset, or of one entry, at a version")
     p.add_argument("path", nargs="?", default=None)
-    p.add_argument("--version", default=None, help="a released version X.Y.Z (default: the current version)")
+    p.add_argument("--version", default=None, help="a released version X.Y.Z or vX.Y.Z, read from its release commit (default: the data as they are)")
     p.add_argument("--entry", default=None, help="an entry_id, to cite that entry")
     p.add_argument("--format", choices=["bibtex", "biblatex", "text", "cff"], default="bibtex")
     p.set_defaults(func=cmd_cite)
 
-    p = sub.add_parser("diff", help="rows added, removed and changed between two versions (git refs or release zips)")
-    p.add_argument("old", help="a git ref (v1.0.0, main, a commit) or a release zip")
-    p.add_argument("new", nargs="?", default="WORKTREE", help="a git ref or release zip (default: the working tree)")
+    p = sub.add_parser("diff", help="rows added, removed and changed between two versions (releases, git refs or release zips)")
+    p.add_argument("old", help="a released version (1.0.0), a git ref (main, a commit) or a release zip")
+    p.add_argument("new", nargs="?", default="WORKTREE", help="a released version, git ref or release zip (default: the working tree)")
     p.add_argument("--path", default=None, help="the package folder (default: the one holding the working directory)")
     p.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("release", help="check the bump against the diff, set the version everywhere, and build")
+    p = sub.add_parser("release", help="check the bump against the latest release, set the version, commit, build and register")
     p.add_argument("version", help="the new version X.Y.Z")
     p.add_argument("--path", default=None)
+    p.add_argument("--dry-run", action="store_true", help="run every check against the latest registered release and write nothing")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("rebuild", help="rebuild a registered release offline from its commit, verify every sha256, and cache it for the loaders")
+    p.add_argument("version", help="a registered version X.Y.Z or vX.Y.Z")
+    p.add_argument("--path", default=None, help="the repository (default: the one holding the working directory)")
+    p.add_argument("--cache", default=None, help="put the verified zip here instead of the loaders' default caches")
+    p.add_argument("--out", default=None, help="also copy every verified artifact into this folder")
+    p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("docs", help="generate the data pages and build the documentation site with mkdocs --strict")
     p.add_argument("path", nargs="?", default=None)

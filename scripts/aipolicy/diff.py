@@ -144,7 +144,22 @@ def _bytes(package: Package, name: str) -> bytes | None:
     return path.read_bytes() if path is not None and path.is_file() else None
 
 
-def id_stability_problems(old: Package, new: Package) -> list[str]:
+@dataclass(frozen=True)
+class IdChange:
+    """A released ID that vanished without a `retired` row (`missing`), or a retired ID that is
+    present again (`reused`)."""
+
+    table: str
+    id: str
+    what: str
+
+    def __str__(self) -> str:
+        if self.what == "missing":
+            return f"{self.table}: ID {self.id!r} was released but is missing; restore it, or add a row to data/retired.csv saying why it was withdrawn"
+        return f"{self.table}: ID {self.id!r} is retired but present again; IDs are never reused, choose a new one"
+
+
+def id_stability_problems(old: Package, new: Package) -> list[IdChange]:
     """Released IDs that vanished without a `retired` row, and retired IDs that came back."""
     problems = []
     retired = new.tables.get("retired")
@@ -157,11 +172,8 @@ def id_stability_problems(old: Package, new: Package) -> list[str]:
         pk = table.primary_key[0]
         before = set(old.tables[name].data.get_column(pk).drop_nulls().to_list())
         now = set(table.data.get_column(pk).drop_nulls().to_list())
-        for gone in sorted(before - now):
-            if (name, gone) not in retired_keys:
-                problems.append(f"{name}: ID {gone!r} was released but is missing; restore it, or add a row to data/retired.csv saying why it was withdrawn")
-        for back in sorted(now & {i for t, i in retired_keys if t == name}):
-            problems.append(f"{name}: ID {back!r} is retired but present again; IDs are never reused, choose a new one")
+        problems += [IdChange(name, gone, "missing") for gone in sorted(before - now) if (name, gone) not in retired_keys]
+        problems += [IdChange(name, back, "reused") for back in sorted(now & {i for t, i in retired_keys if t == name})]
     return problems
 
 

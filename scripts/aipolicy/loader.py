@@ -101,7 +101,8 @@ def _release_dir(version: str, cache: Path | None = None) -> Path:
     except ValueError as exc:  # pooch reports a hash mismatch as ValueError and deletes the file
         raise PackageError(f"download of version {version} failed its sha256 check; nothing was loaded ({exc})") from None
     except Exception as exc:  # network errors, HTTP errors
-        raise PackageError(f"download of version {version} from {release['url']} failed: {exc}") from None
+        raise PackageError(f"download of version {version} from {release['url']} failed: {exc}; without network, rebuild it "
+                           f"from a clone of the repository with `aipolicy rebuild {version}`, which puts it where this loader looks") from None
     target = cache / f"ai-policy-atlas-{version}"
     if not (target / "datapackage.json").is_file():
         _extract(Path(path), target, release["sha256"])

@@ -13,80 +13,70 @@ from pathlib import Path
 from .diff import LEVELS, diff_packages, id_stability_problems, render
 from .gitio import checkout, git
 from .package import PackageError, read_package
-from .repo import CHANGELOG, CITATION, SEMVER
-
-
-# The registry of released artifacts, inside the Python package so that the loader ships with it.
-REGISTRY_IN_REPO = Path("scripts") / "aipolicy" / "releases.json"
+from .repo import CHANGELOG, CITATION
+from .versions import (Artifact, Release, VersionError, bump_level, commit_of, latest, parse, registry, registry_file,
+                       write_registry)
 
 
 class ReleaseRefused(Exception):
     pass
 
 
-def parse(version: str) -> tuple[int, int, int]:
-    if not SEMVER.match(version):
-        raise ReleaseRefused(f"{version!r} is not a SemVer version X.Y.Z (for example 1.2.0)")
-    return tuple(int(x) for x in version.split("."))  # type: ignore[return-value]
-
-
-def bump_level(old: str, new: str) -> str:
-    a, b = parse(old), parse(new)
-    if b <= a:
-        raise ReleaseRefused(f"version {new} does not come after {old}; versions only go forward")
-    if b[0] != a[0]:
-        if b != (a[0] + 1, 0, 0):
-            raise ReleaseRefused(f"after {old} the next major version is {a[0] + 1}.0.0, not {new}")
-        return "major"
-    if b[1] != a[1]:
-        if b != (a[0], a[1] + 1, 0):
-            raise ReleaseRefused(f"after {old} the next minor version is {a[0]}.{a[1] + 1}.0, not {new}")
-        return "minor"
-    if b != (a[0], a[1], a[2] + 1):
-        raise ReleaseRefused(f"after {old} the next patch version is {a[0]}.{a[1]}.{a[2] + 1}, not {new}")
-    return "patch"
-
-
-def latest_tag(root: Path) -> str | None:
-    tags = [t for t in git(root, "tag", "--list", "v*").split() if SEMVER.match(t[1:])]
-    return max(tags, key=lambda t: parse(t[1:])) if tags else None
-
-
-def release(root: str | Path | None, version: str, today: dt.date | None = None) -> dict:
+def release(root: str | Path | None, version: str, today: dt.date | None = None, dry_run: bool = False, commit: bool = True) -> dict:
+    """Check the bump against the latest registered release, set the version everywhere, make
+    the release commit, build from it, and record the commit and every artifact in the
+    registry (left for the caller to commit). `dry_run` runs every check and writes nothing."""
     from .build import build
     from .validate import validate_package
 
-    parse(version)
+    try:
+        parse(version)
+    except VersionError as exc:
+        raise ReleaseRefused(str(exc)) from None
     package = read_package(root, strict=True)
     root = package.root
     if git(root, "status", "--porcelain").strip():
         raise ReleaseRefused("the working tree has uncommitted changes; commit or stash them first, so the release is built from a commit")
     current = package.version
-    tag = latest_tag(root)
+    known = registry(root)
+    previous_release = latest(known)
     summary = "First release."
-    if tag is None:
+    level = None
+    if previous_release is None:
         if parse(version) <= parse(current):
             raise ReleaseRefused(f"version {version} does not come after the current {current}")
     else:
-        previous = read_package(checkout(root, tag), strict=False)
-        level = bump_level(tag[1:], version)
+        try:
+            level = bump_level(previous_release.version, version)
+            previous = read_package(checkout(root, commit_of(root, previous_release)), strict=False)
+        except (VersionError, PackageError) as exc:
+            raise ReleaseRefused(str(exc)) from None
         change = diff_packages(previous, package)
+        old = previous_release.version
         if level != change.level:
-            raise ReleaseRefused(f"the changes since {tag} need a {change.level} version bump, but {tag[1:]} -> {version} is a {level} bump"
+            raise ReleaseRefused(f"the changes since {old} need a {change.level} version bump, but {old} -> {version} is a {level} bump"
                                  f" ({'; '.join(change.schema_breaking) or 'data values changed' if change.level != 'patch' else 'no CSV byte changed'})")
         stability = id_stability_problems(previous, package)
         if stability:
-            raise ReleaseRefused("released IDs are not stable:\n  " + "\n  ".join(stability))
-        summary = render(change, "markdown", tag, f"v{version}", limit=50).split("\n", 1)[1].strip()
+            raise ReleaseRefused("released IDs are not stable:\n  " + "\n  ".join(str(s) for s in stability))
+        summary = render(change, "markdown", f"v{old}", f"v{version}", limit=50).split("\n", 1)[1].strip()
     problems = validate_package(package)
     if problems:
         raise ReleaseRefused(f"the data do not validate ({len(problems)} problems); run `aipolicy validate` and fix them first")
     date = (today or dt.date.today()).isoformat()
+    plan = {"version": version, "date": date, "level": level or "first", "previous": previous_release.version if previous_release else None}
+    if dry_run:
+        return {**plan, "dry_run": True}
     set_version(root, version, date, summary)
+    release_commit = None
+    if commit:
+        git(root, "add", "--", "datapackage.json", CITATION, CHANGELOG)
+        git(root, "commit", "-q", "-m", f"Release {version}")
+        release_commit = git(root, "rev-parse", "HEAD").strip()
     dist = build(root)
-    zip_path = dist / f"ai-policy-atlas-{version}.zip"
-    record_release(root, version, date, zip_path)
-    return {"version": version, "date": date, "dist": str(dist), "zip": zip_path.name}
+    zip_path = dist / f"{package.descriptor.get('name', 'ai-policy-atlas')}-{version}.zip"
+    record_release(root, version, date, release_commit, dist, zip_path.name)
+    return {**plan, "dist": str(dist), "zip": zip_path.name, "commit": release_commit}
 
 
 def set_version(root: Path, version: str, date: str, summary: str) -> None:
@@ -108,18 +98,18 @@ def set_version(root: Path, version: str, date: str, summary: str) -> None:
     (root / CHANGELOG).write_text(head + section + ("\n## [" + older if sep else ""), encoding="utf-8")
 
 
-def record_release(root: Path, version: str, date: str, zip_path: Path) -> None:
-    """Add the release to the registry the loader uses to verify downloads."""
+def record_release(root: Path, version: str, date: str, commit: str | None, dist: Path, zip_name: str) -> None:
+    """Add the release to the registry: its commit, and the name, size and sha256 of every artifact."""
     from .cite import dataset_meta
 
-    registry_path = root / REGISTRY_IN_REPO
-    registry_path.parent.mkdir(parents=True, exist_ok=True)
+    path = registry_file(root)
     meta = dataset_meta(root, json.loads((root / "datapackage.json").read_text(encoding="utf-8")))
-    registry = json.loads(registry_path.read_text(encoding="utf-8")) if registry_path.is_file() else {}
+    known = registry(root)
+    artifacts = tuple(Artifact(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(dist.iterdir()) if p.is_file())
+    zip_sha = next(a.sha256 for a in artifacts if a.name == zip_name)
     base = (meta.repository or meta.homepage).rstrip("/")
-    registry[version] = {"date": date, "zip": zip_path.name, "sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
-                         "url": f"{base}/releases/download/v{version}/{zip_path.name}"}
-    registry_path.write_text(json.dumps(dict(sorted(registry.items(), key=lambda kv: parse(kv[0]))), indent=2) + "\n", encoding="utf-8")
+    known[version] = Release(version, date, commit, f"{base}/releases/download/v{version}/{zip_name}", artifacts, zip_name, zip_sha)
+    write_registry(path, known)
 
 
-__all__ = ["release", "ReleaseRefused", "LEVELS", "PackageError"]
+__all__ = ["release", "ReleaseRefused", "LEVELS", "PackageError", "bump_level", "parse"]

@@ -78,7 +78,7 @@ class Site:
         self.package = package
         self.t = {name: table.frame for name, table in package.tables.items()}
         self.typed = typed_tables(package)
-        self.meta = cite.dataset_meta(package.root, package.descriptor)
+        self.meta = cite.working_meta(package.root, package.descriptor)
         t = self.t
         self.jur = t["jurisdictions"].set_index("jurisdiction_id")
         self.orgs = t["organizations"].set_index("organization_id")
@@ -153,7 +153,12 @@ class Site:
         text = cite.cite(self.meta, "text", r.to_dict())
         parts.append('<h2>Cite this entry</h2><div class="cite-box">')
         parts.append(f"<p>{e(text.strip())}</p><pre><code>{e(bib.strip())}</code></pre>")
-        parts.append(f'<p>The same as <code>aipolicy cite --entry {e(entry_id)} --version {e(self.meta.version)}</code>.</p></div>')
+        if self.meta.unreleased:
+            parts.append(f"<p>These pages show changes made after release {e(self.meta.version)}, so this cites unreleased data "
+                         f"(version {e(self.meta.label)}); once the next release is out, cite that release.</p>")
+            parts.append(f'<p>The same as <code>aipolicy cite --entry {e(entry_id)}</code>.</p></div>')
+        else:
+            parts.append(f'<p>The same as <code>aipolicy cite --entry {e(entry_id)} --version {e(self.meta.version)}</code>.</p></div>')
         return page(str(r["title"]), "\n".join(parts), str(r["summary"]))
 
     def source_ref_short(self, source_id) -> str:
@@ -321,22 +326,24 @@ class Site:
         return page("Data dictionary", "\n".join(parts))
 
     def downloads(self) -> str:
-        from .loader import releases
+        from .versions import registry
 
-        known = releases()
-        parts = ["<h1>Downloads</h1>", "<p>Each release is a tag <code>vX.Y.Z</code> and a set of byte-reproducible artifacts, "
-                 "checked against the sha256 kept in the release registry.</p>"]
-        dist = self.package.root / "dist" / "SHA256SUMS"
-        for version in sorted(known, key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True):
-            rel = known[version]
-            base = rel["url"].rsplit("/", 1)[0]
-            parts.append(f"<h2>Version {e(version)} ({e(rel['date'])})</h2>")
-            rows = [[link(rel["url"], rel["zip"]), f"<code>{e(rel['sha256'])}</code>"]]
-            if dist.is_file() and version == self.meta.version and _released_build(dist, rel):
-                rows = [[link(f"{base}/{name}", name), f"<code>{e(digest)}</code>"] for digest, name in
-                        (line.split("  ", 1) for line in dist.read_text().splitlines())]
-            parts.append(table(["Artifact", "sha256"], rows))
-            meta = cite.dataset_meta(self.package.root, self.package.descriptor, version=version, date=rel["date"])
+        known = registry(self.package.root)
+        parts = ["<h1>Downloads</h1>", "<p>Each release is recorded in the release registry with the commit it was made from and the "
+                 "name, size and sha256 of every artifact; the artifacts are byte-reproducible from that commit "
+                 "(<code>aipolicy rebuild X.Y.Z</code> rebuilds and verifies them offline).</p>",
+                 "<p>To verify a download, compare its sha256 with the table: <code>sha256sum ai-policy-atlas-X.Y.Z.zip</code>, "
+                 "or, with every file of a release in one folder, <code>sha256sum -c SHA256SUMS</code>.</p>"]
+        for rel in sorted(known.values(), key=lambda r: tuple(int(x) for x in r.version.split(".")), reverse=True):
+            base = rel.url.rsplit("/", 1)[0]
+            commit = f", commit <code>{e(rel.commit[:12])}</code>" if rel.commit else ""
+            parts.append(f"<h2>Version {e(rel.version)} ({e(rel.date)}{commit})</h2>")
+            artifacts = rel.artifacts or ()
+            rows = [[link(f"{base}/{a.name}", a.name), f"{a.size:,}", f"<code>{e(a.sha256)}</code>"] for a in artifacts]
+            if not rows:
+                rows = [[link(rel.url, rel.zip), "", f"<code>{e(rel.sha256)}</code>"]]
+            parts.append(table(["Artifact", "Bytes", "sha256"], rows))
+            meta = cite.dataset_meta(self.package.root, self.package.descriptor, version=rel.version, date=rel.date)
             parts.append(f"<p>Cite this version:</p><pre><code>{e(cite.cite(meta, 'bibtex').strip())}</code></pre>")
             parts.append(f"<p>{e(cite.cite(meta, 'text').strip())}</p>")
         if not known:
@@ -347,7 +354,7 @@ class Site:
         entries = self.entries
         body = ["<h1>The atlas in numbers</h1>",
                 f"<p>{len(entries)} entries in {entries['jurisdiction_id'].nunique()} jurisdictions, "
-                f"{len(self.orgs)} organizations, {len(self.sources)} sources, {len(self.t['figures'])} figures (version {e(self.meta.version)}).</p>",
+                f"{len(self.orgs)} organizations, {len(self.sources)} sources, {len(self.t['figures'])} figures (version {e(self.meta.label)}).</p>",
                 '<p><img src="../img/entries-per-year.svg" alt="Entries per year by kind"></p>',
                 '<p><img src="../img/entries-per-jurisdiction.svg" alt="Entries per jurisdiction"></p>']
         counts = Counter(entries["kind"])
@@ -401,13 +408,6 @@ def build_site(root: str | Path | None = None) -> tuple[int, Path]:
     if result.returncode != 0:
         raise PackageError("mkdocs build --strict failed:\n" + (result.stderr or result.stdout).strip())
     return count, root / "site"
-
-
-def _released_build(sums: Path, release: dict) -> bool:
-    """Whether dist/ holds the released artifacts (its zip has the registry's sha256), not a
-    build of later, unreleased changes that still carry the version number."""
-    listed = dict(reversed(line.split("  ", 1)) for line in sums.read_text().splitlines() if "  " in line)
-    return listed.get(release["zip"]) == release["sha256"]
 
 
 def generate(root: str | Path | None = None, docs: str | Path | None = None) -> int:

@@ -24,40 +24,37 @@ from .problems import Problem
 # start the metadata check in its second process before paying for them.
 
 
-def latest_release(package: Package) -> tuple[str, Package] | None:
-    """The latest release (tag vX.Y.Z) of the repository holding the package, read from Git."""
-    import subprocess
-
+def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
+    """The latest registered release of the package, read from its release commit in Git.
+    None when nothing was released or the package is not in a Git clone (an unpacked zip);
+    a Problem when the release's commit cannot be read (a shallow clone): never a silent skip."""
     from .gitio import checkout
-    from .release import latest_tag
+    from .versions import VersionError, commit_of, in_git, latest, registry
 
     try:
-        inside = subprocess.run(["git", "-C", str(package.root), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None  # no git: nothing was released from here
-    if inside.returncode != 0:
-        return None
-    try:
-        tag = latest_tag(package.root)
-        if tag is None:
+        last = latest(registry(package.root))
+        if last is None or not in_git(package.root):
             return None
-        return tag, read_package(checkout(package.root, tag), strict=False)
-    except PackageError:
-        return None
+        return f"release {last.version}", read_package(checkout(package.root, commit_of(package.root, last)), strict=False)
+    except VersionError as exc:
+        return Problem("scripts/aipolicy/releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
+    except PackageError as exc:
+        return Problem("scripts/aipolicy/releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
 
 
-def released_id_problems(package: Package, release: tuple[str, Package] | None) -> list[Problem]:
+def released_id_problems(package: Package, release: tuple[str, Package] | Problem | None) -> list[Problem]:
     """IDs of the latest release that vanished without a `retired` row, or came back."""
     from .diff import id_stability_problems
 
     if release is None:
         return []
-    tag, previous = release
+    if isinstance(release, Problem):
+        return [release]
+    label, previous = release
     out = []
-    for message in id_stability_problems(previous, package):
-        table = message.split(":", 1)[0]
-        path = package.tables[table].path if table in package.tables else "data/retired.csv"
-        out.append(Problem(path, None, None, f"{message} (compared with {tag})", "released-id"))
+    for change in id_stability_problems(previous, package):
+        path = package.tables[change.table].path if change.table in package.tables else "data/retired.csv"
+        out.append(Problem(path, None, None, f"{change} (compared with {label})", "released-id"))
     return out
 
 
