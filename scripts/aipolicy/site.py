@@ -19,7 +19,7 @@ import pandas as pd
 from . import cite, charts
 from .package import Package, read_package
 
-GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "img"]
+GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "img"]
 KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order", "legal-action": "legal action",
                "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
                "research-paper": "research paper"}
@@ -61,6 +61,35 @@ def fmt_date(value, precision) -> str:
     return {"year": ts.strftime("%Y"), "month": ts.strftime("%B %Y")}.get(str(precision), ts.strftime("%-d %B %Y"))
 
 
+# Where an identifier of each scheme can be looked up (the scheme's own address for URL schemes).
+IDENTIFIER_LINKS = {
+    "celex": "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:{}",
+    "federal-register": "https://www.federalregister.gov/d/{}",
+    "wikidata": "https://www.wikidata.org/wiki/{}",
+}
+CONGRESS_TYPES = {"hr": "house-bill", "s": "senate-bill", "hres": "house-resolution", "sres": "senate-resolution", "hjres": "house-joint-resolution",
+                  "sjres": "senate-joint-resolution", "hconres": "house-concurrent-resolution", "sconres": "senate-concurrent-resolution"}
+
+
+def identifier_link(scheme: str, value: str) -> str:
+    if scheme in ("eli", "oecd-ai", "agora"):
+        return link(value, value)
+    if scheme == "congress-bill":
+        congress, kind, number = value.split("-")
+        suffix = {"1": "st", "2": "nd", "3": "rd"}.get(congress[-1], "th") if not congress.endswith(("11", "12", "13")) else "th"
+        return link(f"https://www.congress.gov/bill/{congress}{suffix}-congress/{CONGRESS_TYPES[kind]}/{number}", value)
+    if scheme in IDENTIFIER_LINKS:
+        return link(IDENTIFIER_LINKS[scheme].format(value), value)
+    return e(value)
+
+
+def title_note(provenance: str, source: str | None) -> str:
+    """Where an entry's English title comes from, in words."""
+    return {"official": "Official title.", "official-translation": "Official English translation published by the issuer.",
+            "third-party-translation": f"Unofficial translation of the title, by {source}." if source else "Unofficial translation of the title.",
+            "own-translation": "Our translation of the title.", "description": "A description: the event has no title of its own."}.get(provenance, "")
+
+
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("-", " "))
 
@@ -88,6 +117,8 @@ class Site:
         self.by_entry = {name: t[name].groupby("entry_id") for name in ("entry_dates", "entry_organizations", "entry_sources", "figures", "entry_topics")}
         self.relations_out = t["relations"].groupby("entry_id")
         self.relations_in = t["relations"].groupby("related_entry_id")
+        self.names = t["entry_names"].groupby("entry_id") if "entry_names" in t else None
+        self.identifiers = t["identifiers"].groupby("entry_id") if "identifiers" in t else None
 
     def _group(self, name: str, key: str, groups=None) -> pd.DataFrame:
         groups = groups if groups is not None else self.by_entry[name]
@@ -107,6 +138,13 @@ class Site:
         parts = [f"<h1>{e(r['title'])}</h1>"]
         if isinstance(r["title_local"], str):
             parts.append(f'<p class="local-title" lang="{e(r["language"])}">{e(r["title_local"])}</p>')
+        if isinstance(r.get("title_provenance"), str):
+            by = r.get("title_source_id")
+            source = self.sources.at[by, "publisher"] if isinstance(by, str) and by in self.sources.index and isinstance(self.sources.at[by, "publisher"], str) else by
+            note = e(title_note(r["title_provenance"], source if isinstance(source, str) else None))
+            if isinstance(by, str):
+                note += f" ({link('#' + by, 'source')})"
+            parts.append(f'<p class="title-provenance">{note}</p>')
         facts = [("Kind", e(kind_label(r["kind"]))), ("Jurisdiction", link(f"../../jurisdictions/{jur}/", self.jur.at[jur, "name"] if jur in self.jur.index else jur)),
                  ("Date", e(fmt_date(r["date"], r["date_precision"]))), ("Status", e(r["status"]))]
         if isinstance(r["document_number"], str):
@@ -114,6 +152,14 @@ class Site:
         if isinstance(r["url"], str):
             facts.append(("Link", link(r["url"], r["url"])))
         facts.append(("Entry ID", f"<code>{e(entry_id)}</code>"))
+        if self.names is not None:
+            names = self._group("entry_names", entry_id, self.names)
+            if len(names):
+                facts.append(("Also known as", "; ".join(f'<span lang="{e(n["language"])}">{e(n["name"])}</span> ({e(n["kind"].replace("-", " "))})' for _, n in names.iterrows())))
+        if self.identifiers is not None:
+            ids = self._group("identifiers", entry_id, self.identifiers)
+            for _, i in ids.iterrows():
+                facts.append((e(i["scheme"].upper() if i["scheme"] in ("celex", "eli") else i["scheme"].replace("-", " ").capitalize()), identifier_link(i["scheme"], i["identifier"])))
         parts.append("<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>")
         parts.append(f'<p class="summary">{e(r["summary"])}</p>')
         dates = self._group("entry_dates", entry_id).sort_values(["date", "event"])
@@ -361,6 +407,69 @@ class Site:
         body.append(table(["Kind", "Entries"], [[e(kind_label(k)), str(n)] for k, n in counts.most_common()]))
         return page("The atlas in numbers", "\n".join(body))
 
+    def coverage(self) -> str:
+        """Per region and jurisdiction: the checklist of docs/scope.md, entry counts, review dates, known gaps."""
+        from .regions import region_of, source_version
+
+        items = ["national-strategy", "ai-law", "oversight-body", "data-protection-adm", "funding-programme"]
+        check = self.t["checklist"] if "checklist" in self.t else self.t["entries"].iloc[0:0]
+        cells = {(r["jurisdiction_id"], r["item"]): r for _, r in check.iterrows()}
+        counts = self.entries["jurisdiction_id"].value_counts()
+        subs = self.jur.reset_index()
+        country_of = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
+        total = Counter()
+        for j, n in counts.items():
+            total[country_of.get(j, j)] += n
+        present = Counter(r["item"] for r in cells.values() if r["status"] == "present")
+        body = ["<h1>Coverage</h1>",
+                "<p>What the atlas holds for each jurisdiction, measured against the checklist of the "
+                '<a href="../scope/">scope policy</a>: every country and supranational body is checked for a national AI strategy, '
+                "an AI-specific law or bill, an AI oversight body or safety institute, AI or automated-decision provisions in its "
+                "data-protection law, and a national AI funding programme. Each item is <b>present</b> (with the entry), "
+                "<b>none known</b> (searched, none found) or <b>not yet checked</b>. Entries include those of subdivisions. "
+                f"Regions are the UN M49 regions ({e(source_version())}).</p>",
+                "<p>" + "; ".join(f"{e(i.replace('-', ' '))}: {present.get(i, 0)} jurisdictions" for i in items) + ".</p>"]
+        groups: dict[str, list[str]] = {}
+        for j in self.jur.index:
+            level = self.jur.at[j, "level"]
+            if level == "subdivision":
+                continue
+            region = region_of(j, level)[0] or "International and supranational"
+            groups.setdefault(region, []).append(j)
+        mark = {"present": "✓", "none-known": "none known", "not-yet-checked": "not yet checked"}
+        gaps = []
+        for region in sorted(groups, key=lambda g: (g.startswith("International"), g)):
+            body.append(f"<h2>{e(region)}</h2>")
+            rows = []
+            for j in sorted(groups[region], key=lambda x: str(self.jur.at[x, "name"])):
+                row = [link(f"../jurisdictions/{j}/", self.jur.at[j, "name"]), str(total.get(j, 0))]
+                reviewed = ""
+                for item in items:
+                    c = cells.get((j, item))
+                    if c is None:
+                        row.append(e(mark["not-yet-checked"]))
+                        gaps.append((j, item))
+                        continue
+                    reviewed = max(reviewed, str(c["reviewed"]))
+                    if c["status"] == "present" and isinstance(c["entry_id"], str):
+                        row.append(link(f"../entries/{c['entry_id']}/", "✓"))
+                    else:
+                        row.append(e(mark.get(c["status"], c["status"])))
+                        if c["status"] == "not-yet-checked":
+                            gaps.append((j, item))
+                row.append(e(reviewed))
+                rows.append(row)
+            body.append(table(["Jurisdiction", "Entries", "Strategy", "AI law", "Oversight body", "Data protection (ADM)", "Funding", "Reviewed"], rows))
+        body.append("<h2>Entries by kind and year</h2>")
+        years = self.entries["date"].str[:4]
+        span = sorted(y for y in years.unique() if y >= "2015")
+        kinds = [k for k, _ in Counter(self.entries["kind"]).most_common()]
+        body.append(table(["Kind"] + span, [[e(kind_label(k))] + [str(int(((self.entries["kind"] == k) & (years == y)).sum())) for y in span] for k in kinds]))
+        body.append("<h2>Known gaps</h2>")
+        body.append(f"<p>{len(gaps)} checklist items are not yet checked. Corrections and additions are welcome: see "
+                    '<a href="../contributing/">Contributing</a>.</p>')
+        return page("Coverage", "\n".join(body))
+
     # --- everything -----------------------------------------------------------------------
     def pages(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -390,6 +499,7 @@ class Site:
         out["dictionary.md"] = self.dictionary()
         out["downloads.md"] = self.downloads()
         out["statistics.md"] = self.statistics()
+        out["coverage.md"] = self.coverage()
         return out
 
 
