@@ -28,7 +28,7 @@ LIFECYCLE_ORDER = [
     ("adopted", "repealed"), ("published", "repealed"), ("published-online", "published-print"),
     ("in-force", "applies"), ("adopted", "applies"), ("started", "ended"), ("launched", "ended"), ("filed", "accepted"), ("filed", "ruled"), ("accepted", "ruled"),
     ("introduced", "passed-chamber"), ("introduced", "adopted"), ("passed-chamber", "adopted"), ("introduced", "vetoed"),
-    ("passed-chamber", "vetoed"), ("adopted", "vetoed"), ("introduced", "lapsed"),
+    ("passed-chamber", "vetoed"), ("introduced", "lapsed"),
 ]
 # Dates that may lie in the future: the date a target is to be reached.
 FUTURE_ALLOWED = {"target_date"}
