@@ -106,3 +106,81 @@ def test_legislative_events_are_allowed(pkg, event):
 
     fmt(read_package(pkg.root))
     assert [p.text() for p in validate(pkg.root) if p.rule == "enum"] == []
+
+
+# --- the outputs ---------------------------------------------------------------------------
+
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+
+from conftest import run_cli  # noqa: E402
+
+IN_CI = bool(__import__("os").environ.get("CI"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from aipolicy.build import build
+    from conftest import make_package
+
+    pkg = make_package(tmp_path_factory.mktemp("titles") / "pkg")
+    dist = build(pkg.root)
+    return pkg, dist
+
+
+def test_the_full_text_index_finds_an_entry_by_a_name_not_in_its_title(built):
+    pkg, dist = built
+    con = sqlite3.connect(next(dist.glob("*.sqlite")))
+    assert con.execute("SELECT entry_id FROM entries_fts WHERE entries_fts MATCH 'AIDP'").fetchall() == [(PLAN,)]
+    assert con.execute("SELECT entry_id FROM entries_fts WHERE entries_fts MATCH '人工智能发展'").fetchall() == [(PLAN,)]
+    assert "AIDP" not in con.execute("SELECT title FROM entries WHERE entry_id = ?", (PLAN,)).fetchone()[0]
+
+
+def test_regions_come_from_m49_and_foreign_keys_are_indexed(built):
+    _, dist = built
+    con = sqlite3.connect(next(dist.glob("*.sqlite")))
+    assert con.execute("SELECT region, subregion FROM jurisdiction_regions WHERE jurisdiction_id = 'CN-BJ'").fetchone() == ("Asia", "Eastern Asia")
+    indexed = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'")}
+    assert "idx_entries_title_source_id" in indexed and "idx_entry_sources_source_id" in indexed
+
+
+def test_the_flat_csv_carries_provenance_names_identifiers_and_region(built):
+    import csv
+
+    _, dist = built
+    rows = {r["entry_id"]: r for r in csv.DictReader(next(dist.glob("*.entries-flat.csv")).read_text(encoding="utf-8").splitlines())}
+    plan = rows[PLAN]
+    assert plan["title_provenance"] == "own-translation" and plan["other_names"] == "AIDP; 新一代规划"
+    assert plan["identifiers"] == "wikidata:Q60750346" and (plan["region"], plan["subregion"]) == ("Asia", "Eastern Asia")
+
+
+def test_a_citation_marks_an_unofficial_translation(pkg):
+    result = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", "text")
+    assert "New Generation Artificial Intelligence Development Plan [unofficial translation of the title by the atlas]." in result.stdout
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_provenance", "official-translation")
+    result = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", "text")
+    assert "unofficial" not in result.stdout
+
+
+@pytest.mark.skipif((shutil.which("bibtex") is None or shutil.which("biber") is None or shutil.which("lualatex") is None) and not IN_CI,
+                    reason="needs TeX Live, biber and LuaLaTeX (.ci/run installs them)")
+@pytest.mark.parametrize("fmt", ["bibtex", "biblatex"])
+def test_the_translation_mark_survives_bibtex_and_biber(pkg, tmp_path, fmt):
+    bib = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", fmt)
+    assert bib.returncode == 0, bib.stderr
+    (tmp_path / "refs.bib").write_text(bib.stdout, encoding="utf-8")
+    if fmt == "bibtex":
+        (tmp_path / "doc.aux").write_text("\\relax\n\\citation{*}\n\\bibstyle{plain}\n\\bibdata{refs}\n")
+        result = subprocess.run(["bibtex", "doc"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        log = (tmp_path / "doc.blg").read_text(errors="replace")
+        assert result.returncode == 0 and "Warning" not in log, result.stdout + log
+    else:
+        (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage[backend=biber]{biblatex}\n\\addbibresource{refs.bib}\n"
+                                          "\\begin{document}\n\\nocite{*}\n\\printbibliography\n\\end{document}\n")
+        subprocess.run(["lualatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path, capture_output=True, timeout=300)
+        result = subprocess.run(["biber", "doc"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout
+    bbl = (tmp_path / "doc.bbl").read_text(encoding="utf-8")
+    assert "unofficial translation of the title by the atlas" in bbl

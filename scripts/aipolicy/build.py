@@ -189,12 +189,39 @@ def write_sqlite(package: Package, path: Path, rows: dict[str, tuple[pd.DataFram
         for table in _dependency_order(package):
             marks = ", ".join("?" for _ in table.fields)
             con.executemany(f"INSERT INTO {_quote_ident(table.name)} VALUES ({marks})", _sql_values(table, *rows[table.name]))
+        _write_derived(package, con)
         con.execute("COMMIT")
         bad = con.execute("PRAGMA foreign_key_check").fetchall()
         if bad:
             raise PackageError(f"SQLite foreign key check failed: {bad[:5]}")
     finally:
         con.close()
+
+
+def _write_derived(package: Package, con: sqlite3.Connection) -> None:
+    """What the release adds to the tables: an index on every foreign key, each jurisdiction's
+    UN M49 region, and a full-text index of entries (titles, other names, summaries and the
+    titles of their sources; trigram tokens, so that words of any script are found)."""
+    from .regions import region_of
+
+    for table in package.tables.values():
+        for ref in table.references:
+            if list(ref.fields) != list(table.primary_key[: len(ref.fields)]):
+                cols = ", ".join(map(_quote_ident, ref.fields))
+                con.execute(f"CREATE INDEX {_quote_ident('idx_' + table.name + '_' + '_'.join(ref.fields))} ON {_quote_ident(table.name)} ({cols})")
+    con.execute('CREATE TABLE "jurisdiction_regions" ("jurisdiction_id" TEXT NOT NULL PRIMARY KEY REFERENCES "jurisdictions" ("jurisdiction_id"), '
+                '"region" TEXT, "subregion" TEXT)')
+    jur = package["jurisdictions"].frame
+    con.executemany('INSERT INTO "jurisdiction_regions" VALUES (?, ?, ?)',
+                    [(j, *region_of(j, level)) for j, level in sorted(zip(jur["jurisdiction_id"], jur["level"]))])
+    con.execute("CREATE VIRTUAL TABLE entries_fts USING fts5(entry_id UNINDEXED, title, title_local, other_names, summary, source_titles, tokenize='trigram')")
+    con.execute("""INSERT INTO entries_fts
+        SELECT e.entry_id, e.title, coalesce(e.title_local, ''),
+               coalesce((SELECT group_concat(name, ' | ') FROM (SELECT name FROM entry_names n WHERE n.entry_id = e.entry_id ORDER BY name)), ''),
+               e.summary,
+               coalesce((SELECT group_concat(title, ' | ') FROM (SELECT s.title FROM entry_sources es JOIN sources s USING (source_id)
+                         WHERE es.entry_id = e.entry_id ORDER BY s.source_id)), '')
+        FROM entries e ORDER BY e.entry_id""")
 
 
 def _dependency_order(package: Package) -> list[Table]:
@@ -233,15 +260,28 @@ def flat_csv(package: Package) -> bytes:
     es = canonical_frame(package["entry_sources"])
     sources = package["sources"].frame.set_index("source_id")
     first = es.groupby("entry_id")["source_id"].first()
+    from .regions import region_of
+
+    jurisdictions = package["jurisdictions"].frame
+    regions = {j: region_of(j, level) for j, level in zip(jurisdictions["jurisdiction_id"], jurisdictions["level"])}
+    names = (canonical_frame(package["entry_names"]).groupby("entry_id")["name"].agg("; ".join) if "entry_names" in package.tables else pd.Series(dtype=str))
+    idents = canonical_frame(package["identifiers"]) if "identifiers" in package.tables else None
+    idents = (idents.assign(label=idents["scheme"] + ":" + idents["identifier"]).groupby("entry_id")["label"].agg("; ".join) if idents is not None else pd.Series(dtype=str))
     flat = pd.DataFrame({
         "entry_id": entries["entry_id"], "title": entries["title"], "title_local": entries["title_local"],
+        "title_provenance": entries["title_provenance"] if "title_provenance" in entries else None,
+        "other_names": entries["entry_id"].map(names),
         "kind": entries["kind"], "jurisdiction_id": entries["jurisdiction_id"],
-        "jurisdiction_name": entries["jurisdiction_id"].map(jur), "date": entries["date"],
+        "jurisdiction_name": entries["jurisdiction_id"].map(jur),
+        "region": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[0]),
+        "subregion": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[1]),
+        "date": entries["date"],
         "date_precision": entries["date_precision"], "status": entries["status"],
         "document_number": entries["document_number"], "organizations": entries["entry_id"].map(roles),
         "topics": entries["entry_id"].map(topics), "first_source_id": entries["entry_id"].map(first),
         "first_source_title": entries["entry_id"].map(first).map(sources["title"]),
         "first_source_url": entries["entry_id"].map(first).map(sources["url"]),
+        "identifiers": entries["entry_id"].map(idents),
         "summary": entries["summary"], "url": entries["url"],
     })
     buffer = io.StringIO()

@@ -106,11 +106,21 @@ def dataset_fields(meta: DatasetMeta, biblatex: bool) -> tuple[str, dict[str, st
     return ("dataset" if biblatex else "misc"), fields
 
 
+# How a translated title is marked in a citation (the `note` field, which bibtex and biber both accept).
+TITLE_MARKS = {"third-party-translation": "unofficial translation of the title", "own-translation": "unofficial translation of the title by the atlas"}
+
+
+def title_mark(entry: dict) -> str | None:
+    return TITLE_MARKS.get(str(entry.get("title_provenance") or ""))
+
+
 def entry_fields(meta: DatasetMeta, entry: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
     fields = {"author": _authors_bib(meta), "title": "{" + latex(entry["title"]) + "}"}
-    where = f"Entry {entry['entry_id']} in {meta.title}, version {meta.label}"
+    mark = title_mark(entry)
+    where = f"Entry {entry['entry_id']} in {meta.title}, version {meta.label}" + (f"; {mark}" if mark else "")
     if biblatex:
-        fields.update(maintitle="{" + latex(meta.title) + "}", version=meta.label, date=meta.date_released, note=latex(f"Entry {entry['entry_id']}"))
+        fields.update(maintitle="{" + latex(meta.title) + "}", version=meta.label, date=meta.date_released,
+                      note=latex(f"Entry {entry['entry_id']}" + (f"; {mark}" if mark else "")))
     else:
         fields.update(year=meta.year, note=latex(where))
     fields["url"] = safe_url(entry_permalink(meta, entry["entry_id"]))
@@ -133,7 +143,9 @@ def cite(meta: DatasetMeta, fmt: str = "bibtex", entry: dict | None = None) -> s
         doi = f" https://doi.org/{meta.doi}" if meta.doi else ""
         if entry is None:
             return f"{_authors_text(meta)} ({meta.year}). {meta.title} (Version {meta.label}) [Data set]. {meta.homepage}{doi}\n"
-        return (f"{_authors_text(meta)} ({meta.year}). {entry['title']}. In {meta.title} (Version {meta.label}) [Data set], "
+        mark = title_mark(entry)
+        title = f"{entry['title']} [{mark}]" if mark else entry["title"]
+        return (f"{_authors_text(meta)} ({meta.year}). {title}. In {meta.title} (Version {meta.label}) [Data set], "
                 f"entry {entry['entry_id']}. {entry_permalink(meta, entry['entry_id'])}{doi}\n")
     return _cff(meta, entry)
 
