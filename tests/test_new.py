@@ -123,3 +123,29 @@ def test_a_new_entry_shows_up_in_the_docs_build(tmp_path):
     _, site = build_site(pkg.root)
     page = site / "entries" / "cn-2023-interim-measures-management-generative-ai-services" / "index.html"
     assert "Interim Measures for the Management of Generative AI Services (test copy)" in page.read_text(encoding="utf-8")
+
+
+def test_new_entry_with_other_names_and_identifiers(pkg):
+    result = run_cli("new", "entry", *ENTRY_FLAGS, "--other-name", "popular-name:en:Generative AI Measures",
+                     "--other-name", "short-title:zh:生成式人工智能办法", "--identifier", "wikidata:Q123456", "--path", str(pkg.root))
+    assert result.returncode == 0, result.stderr
+    entry_id = "cn-2023-interim-measures-management-generative-ai-services"
+    assert pkg.find_line("entry_names", f"{entry_id},Generative AI Measures,popular-name,en")
+    assert pkg.find_line("entry_names", f"{entry_id},生成式人工智能办法,short-title,zh")
+    assert pkg.find_line("identifiers", f"{entry_id},wikidata,Q123456")
+
+
+def test_a_malformed_other_name_is_refused_with_the_form(pkg):
+    before = snapshot(pkg)
+    result = run_cli("new", "entry", *ENTRY_FLAGS, "--other-name", "Generative AI Measures", "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("aipolicy new entry: --other-name 'Generative AI Measures' is not KIND:LANGUAGE:NAME "
+                                     "(for example popular-name:en:Colorado AI Act)")
+    assert snapshot(pkg) == before
+
+
+def test_a_bad_identifier_form_is_refused_before_writing(pkg):
+    before = snapshot(pkg)
+    result = run_cli("new", "entry", *ENTRY_FLAGS, "--identifier", "celex:2024/1689", "--path", str(pkg.root))
+    assert result.returncode == 1 and '[identifier-form]' in result.stderr and "nothing was written" in result.stderr
+    assert snapshot(pkg) == before

@@ -120,6 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser, root: Path | None = None) -> 
             p.add_argument("--locator", dest="link_locator", default=None, help="where in the source (page, section)")
             p.add_argument("--topic", dest="link_topics", action="append", default=[], help="a topic_id (repeatable)")
             p.add_argument("--organization", dest="link_orgs", action="append", default=[], help="ORGANIZATION_ID:ROLE (repeatable)")
+            p.add_argument("--other-name", dest="link_names", action="append", default=[],
+                           help="KIND:LANGUAGE:NAME, another name the entry is known by, such as popular-name:en:Colorado AI Act (repeatable)")
+            p.add_argument("--identifier", dest="link_identifiers", action="append", default=[],
+                           help="SCHEME:IDENTIFIER in another system, such as celex:32024R1689 (repeatable)")
         if kind == "source":
             p.add_argument("--cite-from", dest="link_entry", default=None, help="entry_id of the entry that cites this source")
             p.add_argument("--locator", dest="link_locator", default=None, help="where in the source (page, section)")
@@ -219,6 +223,21 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
             org, _, role = item.partition(":")
             orgs.append({"entry_id": row["entry_id"], "organization_id": _checked_reference(package, package["entry_organizations"], "organization_id", org, asker, {}), "role": role or None})
         changes["entry_organizations"] = orgs
+        names = []
+        for item in args.get("link_names") or []:
+            kind_, _, rest = item.partition(":")
+            language, _, text = rest.partition(":")
+            if not text:
+                raise Refused(f"--other-name {item!r} is not KIND:LANGUAGE:NAME (for example popular-name:en:Colorado AI Act)")
+            names.append({"entry_id": row["entry_id"], "name": text, "kind": kind_, "language": language})
+        changes["entry_names"] = names
+        idents = []
+        for item in args.get("link_identifiers") or []:
+            scheme, _, value = item.partition(":")
+            if not value:
+                raise Refused(f"--identifier {item!r} is not SCHEME:IDENTIFIER (for example celex:32024R1689)")
+            idents.append({"entry_id": row["entry_id"], "scheme": scheme, "identifier": value})
+        changes["identifiers"] = idents
     if kind == "source" and args.get("link_entry"):
         entry = _checked_reference(package, package["entry_sources"], "entry_id", args["link_entry"], asker, {})
         changes["entry_sources"] = [{"entry_id": entry, "source_id": row["source_id"], "locator": args.get("link_locator")}]
