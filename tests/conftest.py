@@ -94,3 +94,16 @@ def pkg(tmp_path) -> Pkg:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real command in a child process, as a user would."""
     return subprocess.run([sys.executable, "-m", "aipolicy", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def tools_ready(*programs: str, tex: tuple[str, ...] = (), r: tuple[str, ...] = ()) -> bool:
+    """Whether everything a test needs is installed: the programs, the TeX files (found by
+    kpsewhich) and the R packages. A binary without what it needs counts as missing, so such
+    a test skips on a contributor's machine instead of failing; in CI nothing skips."""
+    if any(shutil.which(p) is None for p in programs):
+        return False
+    if tex and (shutil.which("kpsewhich") is None or any(not subprocess.run(["kpsewhich", f], capture_output=True, text=True).stdout.strip() for f in tex)):
+        return False
+    if r and (shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "; ".join(f"library({p})" for p in r)], capture_output=True).returncode != 0):
+        return False
+    return True

@@ -19,7 +19,7 @@ from aipolicy.build import BuildRefused, build
 from aipolicy.canonical import fmt
 from aipolicy.loader import load
 from aipolicy.package import read_package
-from conftest import ROOT, Pkg, make_package, run_cli
+from conftest import tools_ready, ROOT, Pkg, make_package, run_cli
 
 VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
 NAME = f"ai-policy-atlas-{VERSION}"
@@ -131,7 +131,7 @@ def test_build_refuses_invalid_data_and_leaves_dist_alone(tmp_path):
     assert result.returncode == 1 and "build refused" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(shutil.which("bibtex") is None and not IN_CI, reason="needs TeX Live's bibtex (.ci/run installs it)")
+@pytest.mark.skipif(not tools_ready("bibtex", tex=("plain.bst",)) and not IN_CI, reason="needs TeX Live's bibtex (.ci/run installs it)")
 def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path):
     _, dist = built
     shutil.copy(dist / f"{NAME}.bib", tmp_path / "refs.bib")
@@ -144,7 +144,7 @@ def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path)
     assert "人工智能" in bbl and "café" in bbl and "Institute of Automation, Chinese Academy of Sciences" in bbl
 
 
-@pytest.mark.skipif((shutil.which("biber") is None or shutil.which("lualatex") is None) and not IN_CI, reason="needs biber and LuaLaTeX (.ci/run installs them)")
+@pytest.mark.skipif(not tools_ready("biber", "lualatex", tex=("biblatex.sty",)) and not IN_CI, reason="needs biber and LuaLaTeX (.ci/run installs them)")
 def test_biblatex_file_compiles_without_warnings_with_biber(built, tmp_path):
     _, dist = built
     shutil.copy(dist / f"{NAME}.biblatex.bib", tmp_path / "refs.bib")
@@ -194,7 +194,7 @@ def test_cite_an_unreleased_version_is_refused(pkg):
     assert result.returncode == 2 and "not released" in result.stderr
 
 
-@pytest.mark.skipif((shutil.which("bibtex") is None or shutil.which("biber") is None) and not IN_CI, reason="needs TeX Live (.ci/run installs it)")
+@pytest.mark.skipif(not tools_ready("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty")) and not IN_CI, reason="needs TeX Live (.ci/run installs it)")
 def test_the_live_bibliography_compiles_without_warnings(tmp_path):
     """Every real source, with its titles in many scripts and its URLs, through bibtex and biber."""
     from aipolicy.bibtex import write_bib  # noqa: F401  (the module under test)
@@ -230,3 +230,13 @@ def test_text_and_typed_rows_follow_the_same_canonical_order(pkg):
     assert typed["figure_id"].tolist() == frame["figure_id"].tolist()
     values = table.data.select("figure_id", pl.col("value").cast(pl.Float64)).rows()
     assert dict(zip(typed["figure_id"], typed["value"].astype(float))) == dict(values)
+
+
+def test_bibtex_months_are_the_standard_macros(built):
+    import re
+
+    _, dist = built
+    text = (dist / f"{NAME}.bib").read_text(encoding="utf-8")
+    months = re.findall(r"month = (\w+)", text)
+    assert months and all(m in {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} for m in months), months
+    assert 'month = "' not in text

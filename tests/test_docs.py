@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from aipolicy.site import build_site
-from conftest import ROOT, make_package
+from conftest import ROOT, make_package, tools_ready
 
 HOSTILE = '<script>alert("x")</script> **not bold** [not a link](http://evil.example) <img src=x onerror=alert(1)>'
 GENERATED = {"entries", "jurisdictions", "topics", "organizations", "timeline", "img"}
@@ -173,16 +173,16 @@ def test_python_snippets_on_the_using_page_run(snippet_dir, index):
     assert result.stdout.strip()
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None and not IN_CI, reason="needs R (.ci/run installs it)")
-def test_r_snippets_on_the_using_page_run(snippet_dir):
+@pytest.mark.skipif(not tools_ready("Rscript", r=("readr", "jsonlite", "frictionless")) and not IN_CI,
+                    reason="needs R with readr, jsonlite and frictionless (.ci/run installs them)")
+@pytest.mark.parametrize("index", [0, 1])
+def test_r_snippets_on_the_using_page_run(snippet_dir, index):
     snippets = _snippets("r")
-    ours = [s for s in snippets if "library(frictionless)" not in s]
-    assert len(ours) == 1 and len(snippets) == 2
-    # The frictionless R package is on CRAN only, which the test machines cannot reach; the
-    # descriptor features it needs are checked in test_repository.py instead.
-    result = subprocess.run(["Rscript", "-e", ours[0]], cwd=snippet_dir, capture_output=True, text=True, timeout=300)
+    assert len(snippets) == 2 and "library(frictionless)" in snippets[1]
+    code = snippets[index] + ("\nprint(table(entries$kind))" if index == 1 else "")
+    result = subprocess.run(["Rscript", "-e", code], cwd=snippet_dir, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "law" in result.stdout or "plan" in result.stdout
+    assert "plan" in result.stdout and "Warning" not in result.stderr
 
 
 def test_every_relative_link_in_the_site_resolves(tmp_path):

@@ -12,10 +12,10 @@ import pytest
 
 import aipolicy
 from aipolicy.build import build
-from conftest import ROOT, make_package
+from conftest import ROOT, make_package, tools_ready
 from test_load import VERSION, Server
 
-pytestmark = pytest.mark.skipif(shutil.which("Rscript") is None and not os.environ.get("CI"), reason="needs R (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(not tools_ready("Rscript", r=("readr", "jsonlite", "testthat")) and not os.environ.get("CI"), reason="needs R with readr, jsonlite and testthat (.ci/run installs them)")
 
 R_DUMP = r"""
 source(Sys.getenv("AIPOLICY_R"))

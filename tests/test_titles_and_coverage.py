@@ -114,7 +114,7 @@ import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 
-from conftest import run_cli  # noqa: E402
+from conftest import run_cli, tools_ready  # noqa: E402
 
 IN_CI = bool(__import__("os").environ.get("CI"))
 
@@ -164,7 +164,7 @@ def test_a_citation_marks_an_unofficial_translation(pkg):
     assert "unofficial" not in result.stdout
 
 
-@pytest.mark.skipif((shutil.which("bibtex") is None or shutil.which("biber") is None or shutil.which("lualatex") is None) and not IN_CI,
+@pytest.mark.skipif(not tools_ready("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty")) and not IN_CI,
                     reason="needs TeX Live, biber and LuaLaTeX (.ci/run installs them)")
 @pytest.mark.parametrize("fmt", ["bibtex", "biblatex"])
 def test_the_translation_mark_survives_bibtex_and_biber(pkg, tmp_path, fmt):

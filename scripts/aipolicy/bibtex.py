@@ -139,7 +139,9 @@ def _writer_class():
         """pybtex's writer without its LaTeX encoding: values arrive escaped, and URLs must stay as they are."""
 
         def _write_field(self, stream, type, value):
-            stream.write(f",\n    {type} = {self.quote(value)}")
+            # A month is the standard macro (jan ... dec), which every style expands and sorts.
+            shown = value if type == "month" and value in MONTHS else self.quote(value)
+            stream.write(f",\n    {type} = {shown}")
 
     return VerbatimWriter
 

@@ -76,8 +76,9 @@ def write_artifacts(package: Package, out: Path) -> None:
     rows = {table.name: _canonical_rows(table) for table in package.tables.values()}
     write_sqlite(package, out / f"{name}.sqlite", rows)
     for table in package.tables.values():
-        write_parquet(rows[table.name][1], out / f"{name}.{table.name}.parquet")
+        write_parquet(rows[table.name][1], out / f"{name}.{table.name}.parquet", table, package.descriptor)
     (out / f"{name}.entries-flat.csv").write_bytes(flat_csv(package))
+    (out / f"{name}.datasette.json").write_text(json.dumps(datasette_metadata(package, meta, name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     sums = "".join(f"{_sha256(p.read_bytes())}  {p.name}\n" for p in sorted(out.iterdir()) if p.is_file())
     (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
 
@@ -122,6 +123,7 @@ def write_zip(package: Package, path: Path, name: str, stamp: tuple, bib: bytes,
     for extra in PACKAGE_FILES:
         if (package.root / extra).is_file():
             files[extra] = (package.root / extra).read_bytes()
+    files["README.md"] = zip_readme(package, name).encode("utf-8")
     files[f"{name}.bib"] = bib
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for member in sorted(files):
@@ -130,6 +132,14 @@ def write_zip(package: Package, path: Path, name: str, stamp: tuple, bib: bytes,
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             archive.writestr(info, files[member], compresslevel=9)
+
+
+def zip_readme(package: Package, name: str) -> str:
+    """The README inside the zip: what each file is and how to use it with the tools in it."""
+    meta = cite.dataset_meta(package.root, package.descriptor)
+    template = (Path(__file__).with_name("zip_readme.md")).read_text(encoding="utf-8")
+    return template.format(title=meta.title, version=meta.version, name=name, description=package.descriptor.get("description", ""),
+                           citation=cite.cite(meta, "text").strip())
 
 
 def _quote_ident(name: str) -> str:
@@ -215,8 +225,8 @@ def _write_derived(package: Package, con: sqlite3.Connection) -> None:
     con.executemany('INSERT INTO "jurisdiction_regions" VALUES (?, ?, ?)',
                     [(j, *region_of(j, level)) for j, level in sorted(zip(jur["jurisdiction_id"], jur["level"]))])
     con.execute("CREATE VIRTUAL TABLE entries_fts USING fts5(entry_id UNINDEXED, title, title_local, other_names, summary, source_titles, tokenize='trigram')")
-    con.execute("""INSERT INTO entries_fts
-        SELECT e.entry_id, e.title, coalesce(e.title_local, ''),
+    con.execute("""INSERT INTO entries_fts (rowid, entry_id, title, title_local, other_names, summary, source_titles)
+        SELECT e.rowid, e.entry_id, e.title, coalesce(e.title_local, ''),
                coalesce((SELECT group_concat(name, ' | ') FROM (SELECT name FROM entry_names n WHERE n.entry_id = e.entry_id ORDER BY name)), ''),
                e.summary,
                coalesce((SELECT group_concat(title, ' | ') FROM (SELECT s.title FROM entry_sources es JOIN sources s USING (source_id)
@@ -241,11 +251,64 @@ def _dependency_order(package: Package) -> list[Table]:
     return [package[n] for n in done]
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def parquet_schema(table: Table, descriptor: dict):
+    """The Arrow schema a table's Parquet file has: types from the Table Schema (dates as
+    date32, enumerations as dictionaries in schema order), required fields non-null, each
+    field's description, and the dataset's name, version and licence in the file metadata."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "date": pa.date32(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
+    fields = []
+    for name, field in table.fields.items():
+        c = field.get("constraints", {})
+        kind = pa.dictionary(pa.int8() if len(c.get("enum", [])) < 128 else pa.int32(), pa.string()) if "enum" in c else types.get(field.get("type", "string"), pa.string())
+        meta = {"description": field.get("description", "")}
+        fields.append(pa.field(name, kind, nullable=not c.get("required", False), metadata=meta))
+    licenses = "; ".join(str(x.get("name", "")) for x in descriptor.get("licenses", []))
+    meta = {"dataset": str(descriptor.get("name", "")), "version": str(descriptor.get("version", "")), "table": table.name,
+            "title": str(descriptor.get("title", "")), "license": licenses}
+    return pa.schema(fields, metadata=meta)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, table: Table, descriptor: dict) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+    schema = parquet_schema(table, descriptor)
+    columns = []
+    for field in schema:
+        values = frame[field.name]
+        if pa.types.is_dictionary(field.type):
+            enum = [str(v) for v in table.fields[field.name]["constraints"]["enum"]]
+            codes = pd.Categorical(values.astype(object).where(values.notna(), None), categories=enum).codes
+            indices = pa.array(codes, type=field.type.index_type, mask=codes < 0)
+            columns.append(pa.DictionaryArray.from_arrays(indices, pa.array(enum, type=pa.string())))
+        elif pa.types.is_date32(field.type):
+            columns.append(pa.array([None if pd.isna(v) else v.date() for v in values], type=pa.date32()))
+        elif pa.types.is_string(field.type):
+            columns.append(pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string()))
+        else:
+            columns.append(pa.array(values.astype(object).where(values.notna(), None).tolist(), type=field.type))
+    pq.write_table(pa.Table.from_arrays(columns, schema=schema), path, compression="zstd")
+
+
+def datasette_metadata(package: Package, meta: cite.DatasetMeta, name: str) -> dict:
+    """Datasette's metadata for the SQLite file: title, licence, source, and the description of
+    every table and column from the schemas; the entries table searches its full-text index."""
+    licence = next(iter(package.descriptor.get("licenses", [])), {})
+    tables: dict = {}
+    for table in package.tables.values():
+        resource = next(r for r in package.descriptor["resources"] if r["name"] == table.name)
+        tables[table.name] = {"description": resource.get("description", ""),
+                              "columns": {n: f.get("description", "") for n, f in table.fields.items()}}
+    tables["entries"].update(fts_table="entries_fts", fts_pk="rowid", searchmode="raw")
+    tables["jurisdiction_regions"] = {"description": "The UN M49 region and sub-region of each jurisdiction, derived at build time.",
+                                      "columns": {"jurisdiction_id": "The jurisdiction.", "region": "UN M49 region.", "subregion": "UN M49 sub-region or intermediate region."}}
+    tables["entries_fts"] = {"hidden": True}
+    return {"title": f"{meta.title} {meta.version}", "description": package.descriptor.get("description", ""),
+            "license": licence.get("name", ""), "license_url": licence.get("path", ""),
+            "source": meta.title, "source_url": meta.homepage,
+            "databases": {name: {"tables": tables}}}
 
 
 def flat_csv(package: Package) -> bytes:
