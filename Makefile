@@ -14,6 +14,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	-git config merge.aipolicy-table.name "AI Policy Atlas table merge by primary key"
+	-git config merge.aipolicy-table.driver "$(BIN)/aipolicy merge-table %O %A %B %P"
 	touch $(STAMP)
 
 validate: $(STAMP)

@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     new_module.add_arguments(p)
     p.set_defaults(func=lambda args: new_module.main(args))
 
+    p = sub.add_parser("merge-table", help="Git merge driver: merge a table by primary key, three ways (see .gitattributes)")
+    p.add_argument("base", help="the common ancestor's version (%%O)")
+    p.add_argument("ours", help="our version, which receives the result (%%A)")
+    p.add_argument("theirs", help="their version (%%B)")
+    p.add_argument("path", help="the table's path in the repository, such as data/entries.csv (%%P)")
+    p.set_defaults(func=lambda args: __import__("aipolicy.mergetable", fromlist=["main"]).main(args))
+
     p = sub.add_parser("fmt", help="rewrite every table in canonical form (never changes a value)")
     p.add_argument("path", nargs="?", default=None)
     p.set_defaults(func=cmd_fmt)
