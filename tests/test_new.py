@@ -149,3 +149,89 @@ def test_a_bad_identifier_form_is_refused_before_writing(pkg):
     result = run_cli("new", "entry", *ENTRY_FLAGS, "--identifier", "celex:2024/1689", "--path", str(pkg.root))
     assert result.returncode == 1 and '[identifier-form]' in result.stderr and "nothing was written" in result.stderr
     assert snapshot(pkg) == before
+
+
+# --- messages that point at the fix ---------------------------------------------------------
+
+def test_a_jurisdiction_in_other_capitals_gets_did_you_mean(pkg):
+    flags = [f if f != "CN" else "cn" for f in ENTRY_FLAGS]
+    result = run_cli("new", "entry", *flags, "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("aipolicy new entry: jurisdiction_id 'cn' is not a jurisdiction_id in data/jurisdictions.csv; "
+                                     "did you mean CN? IDs are case-sensitive")
+
+
+def test_an_unknown_topic_says_the_taxonomy_is_controlled(pkg):
+    flags = [f if f != "industrial-policy" else "ai-ethics" for f in ENTRY_FLAGS]
+    result = run_cli("new", "entry", *flags, "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("aipolicy new entry: topic_id 'ai-ethics' is not a topic_id in data/topics.csv; "
+                                            "topics are a controlled taxonomy; choose one of: defence-and-security, digital-infrastructure, ")
+    assert result.stderr.strip().endswith("(to propose a new topic, open an issue)")
+
+
+def test_an_unknown_source_names_the_flags_that_create_one(pkg):
+    flags = ENTRY_FLAGS[: ENTRY_FLAGS.index("--source-kind")] + ENTRY_FLAGS[ENTRY_FLAGS.index("--topic"):]
+    result = run_cli("new", "entry", *flags, "--source", "nowhere-2023-unknown", "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("aipolicy new entry: source_id 'nowhere-2023-unknown' is not a source_id in data/sources.csv; "
+                                     "to cite a new source, describe it with --source-kind, --source-title, --source-url, --source-language "
+                                     "(and --source-publisher, --source-date); or give the source_id of an existing source")
+
+
+def test_an_entry_without_a_source_says_how_to_give_one(pkg):
+    flags = ENTRY_FLAGS[: ENTRY_FLAGS.index("--source-kind")] + ENTRY_FLAGS[ENTRY_FLAGS.index("--topic"):]
+    result = run_cli("new", "entry", *flags, "--path", str(pkg.root))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("aipolicy new entry: an entry needs at least one source: give --source SOURCE_ID for a source the "
+                                     "atlas has, or describe a new one with --source-kind, --source-title, --source-url and --source-language")
+
+
+def test_a_duplicate_key_shows_the_whole_key_and_the_earlier_line(pkg):
+    first = pkg.lines("entry_topics")[1]
+    line = pkg.append("entry_topics", first)
+    from aipolicy.validate import validate
+
+    found = [p for p in validate(pkg.root) if p.rule == "primary-key"]
+    entry, topic = first.split(",")
+    assert [(p.line, p.message) for p in found] == [(line, f'primary key (entry_id, topic_id) = ("{entry}", "{topic}") is already used by the row on line 2')]
+
+
+def test_a_bad_language_is_reported_once(pkg):
+    from aipolicy.validate import validate
+
+    pkg.set_cell("entries", 2, "language", "Chinese")
+    found = [p for p in validate(pkg.root) if p.path == "data/entries.csv" and p.line == 2]
+    assert [p.rule for p in found] == ["pattern"]
+
+
+def test_new_date_adds_a_lifecycle_event(pkg):
+    entry = "cn-2017-new-generation-ai-development-plan"
+    source = pkg.lines("entry_sources")[1].split(",")[1]
+    result = run_cli("new", "date", "--entry-id", entry, "--event", "amended", "--date", "2019-05-01", "--date-precision", "month",
+                     "--source-id", source, "--note", "added for the test", "--yes", "--path", str(pkg.root))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"added date amended 2019-05-01 of {entry}; wrote data/entry_dates.csv"
+    assert pkg.find_line("entry_dates", f"{entry},amended,2019-05-01,month,{source},added for the test")
+
+
+def test_interactive_answers_are_checked_as_typed(pkg, monkeypatch):
+    """A wrong kind or language is refused at once and asked again; nothing typed is lost."""
+    import io
+
+    from aipolicy import new as new_module
+
+    answers = iter(["Interim Measures for Generative AI (interactive test)", "", "own-translation", "", "Chinese", "zh", "frameworkk", "regulation",
+                    "CN", "2023-07-13", "", "in-force", "", "Rules for generative AI services in China.", "", "",
+                    "industrial-policy", "cn-state-council:issuer", "published:2023-07-13", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    out = io.StringIO()
+    monkeypatch.setattr(new_module.Asker, "__init__", lambda self, interactive, out_=out: (setattr(self, "interactive", interactive), setattr(self, "out", out_))[0])
+    source = pkg.lines("entry_sources")[1].split(",")[1]
+    written, row = new_module.new("entry", {"package_path": str(pkg.root), "link_source": source}, interactive=True)
+    shown = out.getvalue()
+    assert "language 'Chinese' does not have the right form" in shown and "please try again" in shown
+    assert "kind 'frameworkk' is not one of the allowed values; please try again" in shown
+    assert row["kind"] == "regulation" and row["language"] == "zh"
+    assert pkg.find_line("entry_dates", f"{row['entry_id']},published,2023-07-13,day,{source},")
+    assert pkg.find_line("entry_topics", f"{row['entry_id']},industrial-policy")

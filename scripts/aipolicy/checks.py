@@ -36,6 +36,7 @@ class Spec:
     hint_for: Callable[[object], str] | None = None  # a hint that depends on the value
     derive: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
     reads: tuple[str, ...] = ()
+    message_at: Callable[[Table, pl.DataFrame, int], str] | None = None  # a message that needs the whole row and its table
 
     def columns(self) -> set[str]:
         """The table's columns that the check reads."""
@@ -125,7 +126,7 @@ def _field_specs(table: Table, name: str, field: dict) -> list[Spec]:
         specs.append(Spec(t, name, "enum", member(col, allowed), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
     if "pattern" in c:
         pattern = c["pattern"]
-        specs.append(Spec(t, name, "pattern", fieldtypes.fullmatch(col, pattern), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", _pattern_hint(name, pattern)))
+        specs.append(Spec(t, name, "pattern", fieldtypes.fullmatch(col, pattern), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", pattern_hint(name, pattern)))
     for key, test, word in (("minLength", "ge", "shorter than"), ("maxLength", "le", "longer than")):
         if key in c:
             limit = c[key]
@@ -141,7 +142,7 @@ def _field_specs(table: Table, name: str, field: dict) -> list[Spec]:
     return specs
 
 
-def _pattern_hint(name: str, pattern: str) -> str:
+def pattern_hint(name: str, pattern: str) -> str:
     if pattern.startswith("^[a-z0-9]+(-[a-z0-9]+)*"):
         return "IDs are lower-case letters and digits joined by single hyphens, like cn-2017-new-generation-ai-plan"
     if "https?" in pattern:
@@ -157,9 +158,37 @@ def _primary_key_spec(table: Table, keys_in_order: bool) -> Spec:
     else:
         repeated = ~(pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)).is_first_distinct()
     ok = ~repeated | pl.any_horizontal(pl.col(c).is_null() for c in pk)
+    def message_at(table: Table, data: pl.DataFrame, row: int) -> str:
+        key = [data.get_column(c)[row] for c in pk]
+        same = data.with_row_index("_i").filter(pl.all_horizontal(pl.col(c) == v for c, v in zip(pk, key))).get_column("_i")
+        earlier = table.line(int(same[0])) if len(same) and int(same[0]) < row else None
+        shown = ", ".join(quote(v) for v in key)
+        return f"primary key ({label}) = ({shown}) is already used by the row on line {earlier}" if earlier else f"primary key ({label}) = ({shown}) is already used by an earlier row"
+
     return Spec(table.name, pk[0], "primary-key", ok,
                 lambda v: f"primary key ({label}) {quote(v)} is already used by an earlier row",
-                "each row needs its own key: change the ID, or merge the two rows")
+                "each row needs its own key: change the ID, or merge the two rows", message_at=message_at)
+
+
+# Tables whose rows are a controlled list, kept by the maintainers: a missing value is chosen
+# from the list, not added by a contributor.
+CONTROLLED = {"topics": "topics are a controlled taxonomy; choose one of: {listed} (to propose a new topic, open an issue)"}
+
+
+def reference_hint(value: str, known: list[str], table: str, path: str) -> str:
+    """How to fix a reference to an ID that does not exist: the same ID in other capitals, the
+    closest IDs, the list of a controlled table, or where to add it."""
+    import difflib
+
+    folded = [k for k in known if k.casefold() == value.casefold()]
+    if folded:
+        return f"did you mean {folded[0]}? IDs are case-sensitive"
+    if table in CONTROLLED:
+        return CONTROLLED[table].format(listed=", ".join(known))
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.75 if table == "sources" else 0.6)
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    return f"add it to {path} first, or correct the ID"
 
 
 def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec | None:
@@ -176,12 +205,9 @@ def _foreign_key_spec(table: Table, ctx: Context, reference: Reference) -> Spec 
     candidates: list[str] = []  # the distinct known values, listed once, when the first hint is asked for
 
     def hint_for(value: object) -> str:
-        import difflib
-
         if not candidates:
             candidates.extend(known.unique().sort().to_list())
-        close = difflib.get_close_matches(str(value), candidates, n=3, cutoff=0.6)
-        return f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first, or correct the ID"
+        return reference_hint(str(value), candidates, ref_table, target.path)
 
     return Spec(table.name, column, "foreign-key", message=message, hint_for=hint_for, **among(column, known))
 
@@ -271,5 +297,6 @@ def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> li
         values = data.get_column(spec.column).gather(bad).to_list() if spec.column in data.columns else [None] * len(bad)
         for row, value in zip(bad.to_list(), values):
             hint = spec.hint_for(value) if spec.hint_for else spec.hint
-            problems.append(table.problem(row, spec.column, spec.message(value), spec.rule, hint))
+            message = spec.message_at(table, data, row) if spec.message_at else spec.message(value)
+            problems.append(table.problem(row, spec.column, message, spec.rule, hint))
     return problems

@@ -22,7 +22,7 @@ from pathlib import Path
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem, report
 
-KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures"}
+KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures", "date": "entry_dates"}
 # Link tables that `new entry` and `new source` fill from their own options.
 STOP_WORDS = {"a", "an", "and", "the", "of", "on", "for", "in", "to", "by", "with", "its", "at"}
 
@@ -84,11 +84,53 @@ class Asker:
         choices = f" [{'/'.join(c['enum'])}]" if "enum" in c and len(c["enum"]) <= 30 else ""
         shown = f" (default {default})" if default else ""
         print(f"{name} — {spec.get('description', '')} ({need}){choices}{shown}", file=self.out)
-        try:
-            value = input("> ").strip()
-        except EOFError:
-            value = ""
-        return value or default
+        while True:
+            try:
+                value = input("> ").strip()
+            except EOFError:
+                return default
+            value = value or default or ""
+            wrong = answer_problem(name, value, spec)
+            if wrong is None:
+                return value or None
+            print(f"{wrong}; please try again", file=self.out)  # checked as typed: nothing typed so far is lost
+
+
+def answer_problem(name: str, value: str, spec: dict) -> str | None:
+    """What is wrong with one typed value, by the field's schema; None when it is fine. The
+    same rules as the validator, for one cell, so that a contributor hears of a mistake at once."""
+    import datetime as dt
+
+    c = spec.get("constraints", {})
+    if not value:
+        return f"{name} is required" if c.get("required") else None
+    if "enum" in c and value not in [str(v) for v in c["enum"]]:
+        close = difflib.get_close_matches(value, [str(v) for v in c["enum"]], n=1)
+        return f"{name} {value!r} is not one of the allowed values" + (f" (did you mean {close[0]}?)" if close else "")
+    if "pattern" in c and not re.fullmatch(c["pattern"], value):
+        from .checks import pattern_hint
+
+        return f"{name} {value!r} does not have the right form: {pattern_hint(name, c['pattern'])}"
+    kind = spec.get("type", "string")
+    try:
+        if kind == "date":
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            dt.date.fromisoformat(value)
+        elif kind == "number":
+            float(value)
+        elif kind == "integer":
+            int(value)
+    except ValueError:
+        return f"{name} {value!r} is not a valid {kind}" + (" (YYYY-MM-DD)" if kind == "date" else "")
+    if "maxLength" in c and len(value) > c["maxLength"]:
+        return f"{name} is {len(value)} characters long, longer than the limit of {c['maxLength']}"
+    if name == "language" or name.endswith("_language"):
+        from .rules import bcp47_valid
+
+        if not bcp47_valid(value):
+            return f"{name} {value!r} is not a valid BCP 47 tag (like en, zh, zh-Hans or pt-BR)"
+    return None
 
 
 def _flag(name: str) -> str:
@@ -140,7 +182,7 @@ def fields_for(table: str, schemas: Path) -> list[dict]:
 
 def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, id_field: str) -> dict:
     row: dict[str, str | None] = {}
-    order = [n for n in table.field_names if n != id_field] + [id_field]
+    order = [n for n in table.field_names if n != id_field] + ([id_field] if id_field else [])
     for name in order:
         spec = table.fields[name]
         value = given.get(name)
@@ -164,19 +206,24 @@ def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, 
 
 
 def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: dict) -> str:
+    from .checks import reference_hint
+
     for reference in table.references:
         if reference.fields == [column]:
             target = package.tables.get(reference.resource)
             ref = reference.ref_fields[0]
             if target is None or target.data is None:
                 return value
-            known = target.data.get_column(ref).drop_nulls().to_list()
+            known = sorted(target.data.get_column(ref).drop_nulls().to_list())
             while value not in known:
-                close = difflib.get_close_matches(value, known, n=5, cutoff=0.5)
-                hint = f"did you mean {', '.join(close)}?" if close else f"add it to {target.path} first"
+                hint = reference_hint(value, known, reference.resource, target.path)
+                if reference.resource == "sources" and not hint.startswith("did you mean"):
+                    hint = ("to cite a new source, describe it with --source-kind, --source-title, --source-url, --source-language "
+                            "(and --source-publisher, --source-date); or give the source_id of an existing source")
                 if not asker.interactive:
                     raise Refused(f"{column} {value!r} is not a {ref} in {target.path}; {hint}")
                 print(f"{column} {value!r} does not exist; {hint}", file=asker.out)
+                close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
                 value = asker.ask(column, spec, close[0] if close else None) or ""
     return value
 
@@ -199,7 +246,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
     asker = Asker(interactive)
     name = KINDS[kind]
     table = package[name]
-    id_field = table.primary_key[0]
+    id_field = table.primary_key[0] if len(table.primary_key) == 1 else None  # a lifecycle date has no ID of its own
     row = _fill(table, {k: v for k, v in args.items() if k in table.fields}, asker, kind, package, id_field)
     changes: dict[str, list[dict]] = {name: [row]}
     if kind == "entry":
@@ -212,17 +259,36 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
             source_id = src["source_id"]
         elif source_id is None and interactive:
             source_id = asker.ask("source", {"description": "source_id of an existing source that supports this entry", "constraints": {"required": True}})
+        if not source_id:
+            raise Refused("an entry needs at least one source: give --source SOURCE_ID for a source the atlas has, or describe a new "
+                          "one with --source-kind, --source-title, --source-url and --source-language")
         if source_id:
             if "sources" not in changes:
                 source_id = _checked_reference(package, package["entry_sources"], "source_id", source_id, asker, {"description": "source"})
             changes["entry_sources"] = [{"entry_id": row["entry_id"], "source_id": source_id, "locator": args.get("link_locator")}]
+        topics = list(args.get("link_topics") or [])
+        if not topics and interactive:
+            known = ", ".join(sorted(package["topics"].data.get_column("topic_id").to_list()))
+            typed = asker.ask("topics", {"description": f"topic_ids, separated by commas, from: {known}"})
+            topics = [t.strip() for t in (typed or "").split(",") if t.strip()]
         changes["entry_topics"] = [{"entry_id": row["entry_id"], "topic_id": _checked_reference(package, package["entry_topics"], "topic_id", t, asker, {})}
-                                   for t in args.get("link_topics") or []]
+                                   for t in topics]
+        org_items = list(args.get("link_orgs") or [])
+        if not org_items and interactive:
+            typed = asker.ask("organizations", {"description": "ORGANIZATION_ID:ROLE pairs, separated by commas (roles: issuer, author, funder, ...)"})
+            org_items = [t.strip() for t in (typed or "").split(",") if t.strip()]
         orgs = []
-        for item in args.get("link_orgs") or []:
+        for item in org_items:
             org, _, role = item.partition(":")
             orgs.append({"entry_id": row["entry_id"], "organization_id": _checked_reference(package, package["entry_organizations"], "organization_id", org, asker, {}), "role": role or None})
         changes["entry_organizations"] = orgs
+        dates = []
+        if interactive and source_id:
+            typed = asker.ask("lifecycle", {"description": "dated events as EVENT:YYYY-MM-DD, separated by commas (introduced, adopted, signed, published, in-force, ...), each sourced by the entry's source"})
+            for item in [t.strip() for t in (typed or "").split(",") if t.strip()]:
+                event, _, day = item.partition(":")
+                dates.append({"entry_id": row["entry_id"], "event": event, "date": day, "date_precision": "day", "source_id": source_id})
+        changes["entry_dates"] = dates
         names = []
         for item in args.get("link_names") or []:
             kind_, _, rest = item.partition(":")
@@ -278,6 +344,8 @@ def main(args: argparse.Namespace) -> int:
             print(report(exc.problems, "text"), file=sys.stderr)
         print(f"aipolicy new {kind}: {exc}", file=sys.stderr)
         return 1
-    ident = row.get({"entry": "entry_id", "organization": "organization_id", "source": "source_id", "figure": "figure_id"}[kind])
+    ident = row.get({"entry": "entry_id", "organization": "organization_id", "source": "source_id", "figure": "figure_id", "date": "entry_id"}[kind])
+    if kind == "date":
+        ident = f"{row.get('event')} {row.get('date')} of {ident}"
     print(f"added {kind} {ident}; wrote {', '.join(written)}")
     return 0
