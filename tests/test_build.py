@@ -33,7 +33,7 @@ def add_hostile_source(pkg: Pkg) -> None:
     csv.writer(row, lineterminator="").writerow(
         ["zz-2020-hostile", "report", HOSTILE_TITLE, "Institute of Automation, Chinese Academy of Sciences; Müller, Jürgen",
          "Institute of Automation, Chinese Academy of Sciences", "", "", "", "", "2020-03-01", "month", HOSTILE_URL,
-         "10.1000/xyz_123%", "zh", "2026-11-25"])
+         "https://web.archive.org/web/20200301000000/" + HOSTILE_URL, "10.1000/xyz_123%", "zh", "2026-11-25"])
     pkg.append("sources", row.getvalue())
     pkg.append("entry_sources", "cn-2017-new-generation-ai-development-plan,zz-2020-hostile,p. 3")
     changed, problems = fmt(read_package(pkg.root))

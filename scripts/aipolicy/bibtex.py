@@ -109,6 +109,9 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
         fields["url"] = safe_url(row["url"])
     if _present(row.get("doi")):
         fields["doi"] = row["doi"]
+    if _present(row.get("archived_url")):  # `note`, which bibtex and biber both accept
+        archived = latex("Archived at " + row["archived_url"])
+        fields["note"] = "; ".join(x for x in (fields.get("note"), archived) if x)
     if _present(row.get("accessed")):
         accessed = pd.Timestamp(row["accessed"]).strftime("%Y-%m-%d")
         if biblatex:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import bibtex, cite
+from . import bibtex, cite, money
 from .canonical import canonical_bytes, canonical_frame, canonical_order
 from .loader import typed_frame
 from .package import Package, PackageError, Table, read_package
@@ -78,6 +78,9 @@ def write_artifacts(package: Package, out: Path) -> None:
     for table in package.tables.values():
         write_parquet(rows[table.name][1], out / f"{name}.{table.name}.parquet", table, package.descriptor)
     (out / f"{name}.entries-flat.csv").write_bytes(flat_csv(package))
+    converted = money.converted_figures(package["figures"].frame)
+    (out / f"{name}.figures-usd-eur.csv").write_bytes(_csv_bytes(list(money.CONVERTED_COLUMNS), converted))
+    write_converted_parquet(converted, out / f"{name}.figures_usd_eur.parquet", package.descriptor)
     (out / f"{name}.datasette.json").write_text(json.dumps(datasette_metadata(package, meta, name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     sums = "".join(f"{_sha256(p.read_bytes())}  {p.name}\n" for p in sorted(out.iterdir()) if p.is_file())
     (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
@@ -200,6 +203,7 @@ def write_sqlite(package: Package, path: Path, rows: dict[str, tuple[pd.DataFram
             marks = ", ".join("?" for _ in table.fields)
             con.executemany(f"INSERT INTO {_quote_ident(table.name)} VALUES ({marks})", _sql_values(table, *rows[table.name]))
         _write_derived(package, con)
+        _write_converted(package, con)
         con.execute("COMMIT")
         bad = con.execute("PRAGMA foreign_key_check").fetchall()
         if bad:
@@ -232,6 +236,44 @@ def _write_derived(package: Package, con: sqlite3.Connection) -> None:
                coalesce((SELECT group_concat(title, ' | ') FROM (SELECT s.title FROM entry_sources es JOIN sources s USING (source_id)
                          WHERE es.entry_id = e.entry_id ORDER BY s.source_id)), '')
         FROM entries e ORDER BY e.entry_id""")
+
+
+def _write_converted(package: Package, con: sqlite3.Connection) -> None:
+    from .regions import source_version as regions_source
+
+    cols = list(money.CONVERTED_COLUMNS)
+    types = {"value": "REAL", "value_usd": "REAL", "value_eur": "REAL"}
+    con.execute('CREATE TABLE "figures_usd_eur" (' + ", ".join(f'"{c}" {types.get(c, "TEXT")}' + (' NOT NULL PRIMARY KEY REFERENCES "figures" ("figure_id")' if c == "figure_id" else "") for c in cols) + ")")
+    con.executemany(f'INSERT INTO "figures_usd_eur" VALUES ({", ".join("?" for _ in cols)})',
+                    [tuple(r[c] for c in cols) for r in money.converted_figures(package["figures"].frame)])
+    con.execute('CREATE TABLE "release_info" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT NOT NULL)')
+    con.executemany('INSERT INTO "release_info" VALUES (?, ?)', [("currency_rates", money.source_version()), ("regions", f"UN M49, from {regions_source()}")])
+
+
+def _csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
+    from .fieldtypes import format_number
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else (format_number(row[c]) if isinstance(row[c], float) else row[c]) for c in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def write_converted_parquet(rows: list[dict], path: Path, descriptor: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"value": pa.float64(), "value_usd": pa.float64(), "value_eur": pa.float64(), "as_of": pa.date32(), "rate_date": pa.date32()}
+    fields = [pa.field(c, types.get(c, pa.string()), nullable=c not in ("figure_id", "entry_id", "value", "unit", "as_of"), metadata={"description": d})
+              for c, d in money.CONVERTED_COLUMNS.items()]
+    schema = pa.schema(fields, metadata={"dataset": str(descriptor.get("name", "")), "version": str(descriptor.get("version", "")),
+                                         "table": "figures_usd_eur", "rates": money.source_version()})
+    columns = {c: [r[c] for r in rows] for c in money.CONVERTED_COLUMNS}
+    for c in ("as_of", "rate_date"):
+        columns[c] = [None if v is None else dt.date.fromisoformat(v) for v in columns[c]]
+    pq.write_table(pa.table(columns, schema=schema), path, compression="zstd")
 
 
 def _dependency_order(package: Package) -> list[Table]:
@@ -305,6 +347,8 @@ def datasette_metadata(package: Package, meta: cite.DatasetMeta, name: str) -> d
     tables["jurisdiction_regions"] = {"description": "The UN M49 region and sub-region of each jurisdiction, derived at build time.",
                                       "columns": {"jurisdiction_id": "The jurisdiction.", "region": "UN M49 region.", "subregion": "UN M49 sub-region or intermediate region."}}
     tables["entries_fts"] = {"hidden": True}
+    tables["figures_usd_eur"] = {"description": "Monetary figures in USD and EUR at ECB reference rates, derived at build time.", "columns": money.CONVERTED_COLUMNS}
+    tables["release_info"] = {"description": "Where the derived tables come from.", "columns": {"key": "What is described.", "value": "Its source and version."}}
     return {"title": f"{meta.title} {meta.version}", "description": package.descriptor.get("description", ""),
             "license": licence.get("name", ""), "license_url": licence.get("path", ""),
             "source": meta.title, "source_url": meta.homepage,

@@ -48,17 +48,33 @@ def stacked_years(entries: pd.DataFrame) -> str:
     return _svg(width, height, body, "Entries per year by kind")
 
 
+def bars(items: list[tuple[str, float, str]], title: str, colours: list[str] | None = None) -> str:
+    """Horizontal bars: (label, value, text shown after the bar) for each item."""
+    row_h, left, width = 18, 220, 760
+    height = row_h * len(items) + 20
+    peak = max((v for _, v, _ in items), default=1) or 1
+    body = []
+    for i, (label, value, text) in enumerate(items):
+        y = 10 + i * row_h
+        w = (width - left - 110) * value / peak
+        colour = colours[i] if colours else PALETTE[0]
+        body.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{html.escape(label[:34])}</text>')
+        body.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}" fill="{colour}"><title>{html.escape(label)}: {html.escape(text)}</title></rect>')
+        body.append(f'<text x="{left + w + 4:.1f}" y="{y + 12}">{html.escape(text)}</text>')
+    return _svg(width, height, body, title)
+
+
 def jurisdiction_bars(entries: pd.DataFrame, jurisdictions: pd.DataFrame, limit: int = 40) -> str:
     counts = entries["jurisdiction_id"].value_counts().head(limit)
-    row_h, left, width = 18, 170, 760
-    height = row_h * len(counts) + 20
-    peak = max(int(counts.max()) if len(counts) else 1, 1)
-    body = []
-    for i, (jid, n) in enumerate(counts.items()):
-        y = 10 + i * row_h
-        name = jurisdictions.at[jid, "name"] if jid in jurisdictions.index else jid
-        w = (width - left - 60) * n / peak
-        body.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{html.escape(str(name))}</text>')
-        body.append(f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}" fill="{PALETTE[0]}"/>')
-        body.append(f'<text x="{left + w + 4:.1f}" y="{y + 12}">{n}</text>')
-    return _svg(width, height, body, f"Entries per jurisdiction (top {limit})")
+    items = [(str(jurisdictions.at[j, "name"]) if j in jurisdictions.index else j, float(n), str(n)) for j, n in counts.items()]
+    return bars(items, f"Entries per jurisdiction (top {limit})")
+
+
+BASIS_COLOURS = {"actual": PALETTE[2], "planned": PALETTE[0], "target": PALETTE[3], "estimate": PALETTE[7]}
+
+
+def commitment_bars(rows: list[dict], titles: dict[str, str], limit: int = 20) -> str:
+    """The largest converted commitments in USD billions, coloured by basis."""
+    top = rows[:limit]
+    items = [(titles.get(r["entry_id"], r["entry_id"]), r["value_usd"], f"USD {r['value_usd'] / 1e9:,.1f} bn ({r['basis']})") for r in top]
+    return bars(items, "Largest public AI commitments, USD at ECB rates of their date", [BASIS_COLOURS.get(r["basis"], PALETTE[1]) for r in top])

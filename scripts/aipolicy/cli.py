@@ -151,6 +151,23 @@ def cmd_rebuild(args) -> int:
     return EXIT_OK
 
 
+def cmd_check_links(args) -> int:
+    from pathlib import Path
+
+    from .links import check_links, render_json, render_text
+    from .package import read_package
+
+    package = read_package(args.path, strict=False, tables=["sources", "entries", "organizations"])
+    results = check_links(package, timeout=args.timeout, retries=args.retries, per_host=args.per_host, limit=args.limit)
+    text = render_text(results)
+    if args.json:
+        Path(args.json).write_text(render_json(results), encoding="utf-8")
+    if args.text:
+        Path(args.text).write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+    return EXIT_INVALID if any(not r.ok for r in results) else EXIT_OK
+
+
 def cmd_docs(args) -> int:
     from .site import build_site
 
@@ -210,6 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     new_module.add_arguments(p)
     p.set_defaults(func=lambda args: new_module.main(args))
+
+    p = sub.add_parser("check-links", help="check that every cited address answers; write a report (never changes the data)")
+    p.add_argument("path", nargs="?", default=None)
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for one answer (default 15)")
+    p.add_argument("--retries", type=int, default=2, help="retries after a timeout, a refused connection or a server error (default 2)")
+    p.add_argument("--per-host", type=int, default=2, help="requests at once to one host (default 2)")
+    p.add_argument("--limit", type=int, default=None, help="check only the first N addresses")
+    p.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    p.add_argument("--text", default=None, help="also write the text report to this file")
+    p.set_defaults(func=cmd_check_links)
 
     p = sub.add_parser("merge-table", help="Git merge driver: merge a table by primary key, three ways (see .gitattributes)")
     p.add_argument("base", help="the common ancestor's version (%%O)")

@@ -117,6 +117,9 @@ class Site:
         self.by_entry = {name: t[name].groupby("entry_id") for name in ("entry_dates", "entry_organizations", "entry_sources", "figures", "entry_topics")}
         self.relations_out = t["relations"].groupby("entry_id")
         self.relations_in = t["relations"].groupby("related_entry_id")
+        from .money import converted_figures
+
+        self.converted = {r["figure_id"]: r for r in converted_figures(t["figures"])}
         self.names = t["entry_names"].groupby("entry_id") if "entry_names" in t else None
         self.identifiers = t["identifiers"].groupby("entry_id") if "identifiers" in t else None
 
@@ -179,9 +182,9 @@ class Site:
             rows = []
             for _, f in figs.iterrows():
                 target = fmt_date(f["target_date"], f["target_date_precision"]) if isinstance(f["target_date"], str) else ""
-                rows.append([e(f["quantity"].replace("-", " ")), e(fmt_number(float(f["value"]))), e(f["unit"]), e(f["qualifier"]), e(f["basis"]),
+                rows.append([e(f["quantity"].replace("-", " ")), e(fmt_number(float(f["value"]))), e(f["unit"]), self.in_usd_eur(f["figure_id"]), e(f["qualifier"]), e(f["basis"]),
                              e(fmt_date(f["as_of"], f["as_of_precision"])), e(target), e(f["note"]), self.source_ref_short(f["source_id"])])
-            parts.append(table(["Quantity", "Value", "Unit", "Qualifier", "Basis", "As of", "Target date", "Note", "Source"], rows))
+            parts.append('<div class="wide-table">' + table(["Quantity", "Value", "Unit", "In USD / EUR", "Qualifier", "Basis", "As of", "Target date", "Note", "Source"], rows) + "</div>")
         out_rel = self._group("relations", entry_id, self.relations_out)
         in_rel = self._group("relations", entry_id, self.relations_in)
         if len(out_rel) or len(in_rel):
@@ -207,6 +210,38 @@ class Site:
             parts.append(f'<p>The same as <code>aipolicy cite --entry {e(entry_id)} --version {e(self.meta.version)}</code>.</p></div>')
         return page(str(r["title"]), "\n".join(parts), str(r["summary"]))
 
+    def in_usd_eur(self, figure_id: str) -> str:
+        """A monetary figure in USD and EUR at the ECB rate of its date, or why it is not converted."""
+        c = self.converted.get(figure_id)
+        if c is None:
+            return ""
+        if c["value_usd"] is None:
+            return f'<span title="{e(c["conversion"])}">not converted</span>'
+        return f'<span title="{e(c["conversion"])}">USD {e(fmt_number(round(c["value_usd"])))} / EUR {e(fmt_number(round(c["value_eur"])))}</span>'
+
+    def largest_commitments(self) -> list[dict]:
+        rows = [c for c in self.converted.values() if c["value_usd"] is not None and c["quantity"] in ("investment", "budget", "funding")]
+        return sorted(rows, key=lambda c: -c["value_usd"])
+
+    def commitments(self, limit: int = 20) -> list[str]:
+        """The largest public AI commitments in USD, by basis, with what the numbers are."""
+        from .money import source_version
+
+        rows = self.largest_commitments()
+        out = ["<h2>Largest public AI commitments</h2>",
+               "<p>Investments, budgets and funding recorded in the atlas, converted to US dollars at the European Central Bank's "
+               f"reference rate of the date each amount was stated ({e(source_version())}). The basis says what each amount is: "
+               "<b>actual</b> (spent or committed), <b>planned</b> (an announced plan or budget), <b>target</b> (a goal) or "
+               "<b>estimate</b>. Announced plans are not enacted budgets; amounts of different bases are not comparable, and some "
+               "programmes count private or loan money. Amounts in currencies the ECB does not publish are not converted.</p>"]
+        out.append('<p><img src="../img/largest-commitments.svg" alt="Largest public AI commitments in US dollars, coloured by basis"></p>')
+        table_rows = [[self.entry_link(c["entry_id"], "../"), e(c["basis"]), e(c["qualifier"]), e(f"{fmt_number(c['value'])} {c['unit']}"),
+                       e(fmt_number(round(c["value_usd"]))), e(c["as_of"])] for c in rows[:limit]]
+        out.append(table(["Entry", "Basis", "Qualifier", "Amount", "USD", "As of"], table_rows))
+        missing = sum(1 for c in self.converted.values() if c["value_usd"] is None)
+        out.append(f"<p>{len(self.converted) - missing} of {len(self.converted)} monetary figures are converted; {missing} are in currencies without an ECB reference rate.</p>")
+        return out
+
     def source_ref_short(self, source_id) -> str:
         if not isinstance(source_id, str) or source_id not in self.sources.index:
             return ""
@@ -227,6 +262,8 @@ class Site:
         if isinstance(s["doi"], str):
             bits.append(link(f"https://doi.org/{s['doi']}", f"doi:{s['doi']}"))
         bits.append(link(s["url"], s["url"]))
+        if isinstance(s.get("archived_url"), str):
+            bits.append("(" + link(s["archived_url"], "archived copy") + ")")
         if isinstance(s["accessed"], str):
             bits.append(f"Accessed {e(s['accessed'])}.")
         return " ".join(bits)
@@ -405,6 +442,7 @@ class Site:
                 '<p><img src="../img/entries-per-jurisdiction.svg" alt="Entries per jurisdiction"></p>']
         counts = Counter(entries["kind"])
         body.append(table(["Kind", "Entries"], [[e(kind_label(k)), str(n)] for k, n in counts.most_common()]))
+        body += self.commitments()
         return page("The atlas in numbers", "\n".join(body))
 
     def coverage(self) -> str:
@@ -539,4 +577,5 @@ def generate(root: str | Path | None = None, docs: str | Path | None = None) -> 
     (docs / "img").mkdir(exist_ok=True)
     (docs / "img" / "entries-per-year.svg").write_text(charts.stacked_years(site.entries), encoding="utf-8")
     (docs / "img" / "entries-per-jurisdiction.svg").write_text(charts.jurisdiction_bars(site.entries, site.jur), encoding="utf-8")
+    (docs / "img" / "largest-commitments.svg").write_text(charts.commitment_bars(site.largest_commitments(), site.entries["title"].to_dict()), encoding="utf-8")
     return len(pages)
