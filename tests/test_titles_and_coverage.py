@@ -184,3 +184,29 @@ def test_the_translation_mark_survives_bibtex_and_biber(pkg, tmp_path, fmt):
         assert result.returncode == 0 and "WARN" not in result.stdout and "ERROR" not in result.stdout, result.stdout
     bbl = (tmp_path / "doc.bbl").read_text(encoding="utf-8")
     assert "unofficial translation of the title by the atlas" in bbl
+
+
+def test_every_country_has_a_row_for_each_checklist_item(pkg):
+    pkg.delete_lines("checklist", "CN,oversight-body,")
+    p = only(pkg, "checklist-complete")
+    assert (p.path, p.line) == ("data/jurisdictions.csv", pkg.find_line("jurisdictions", "CN,"))
+    assert p.message == 'jurisdiction "CN" lacks checklist rows for oversight-body'
+
+
+def test_subdivisions_need_no_checklist(pkg):
+    assert not [p for p in validate(pkg.root) if p.rule == "checklist-complete"]
+
+
+def test_an_english_entry_has_no_local_title(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "language", "en")
+    pkg.set_cell("entries", line, "title_provenance", "official")
+    p = only(pkg, "title-local")
+    assert p.message == 'title_local "新一代人工智能发展规划" is given for an entry whose original language is English'
+
+
+def test_a_local_title_may_not_repeat_the_english_one(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "title_local", "New Generation Artificial Intelligence Development Plan")
+    p = only(pkg, "title-local")
+    assert p.message == 'title_local "New Generation Artificial Intelligence Development Plan" repeats the English title'

@@ -291,7 +291,7 @@ def nothing_points_at_itself(ctx: Context):
 DOCUMENT_KINDS = ("strategy", "plan", "law", "regulation", "executive-order", "guideline", "standard", "recommendation",
                   "declaration", "resolution", "treaty", "report", "white-paper", "research-paper", "commentary")
 # Columns that the rules across tables read besides the key columns (kept after each table's own checks).
-ACROSS_COLUMNS = {"entries": {"title"}}
+ACROSS_COLUMNS = {"entries": {"title"}, "jurisdictions": {"level"}}
 # The form of an identifier in each scheme of data/identifiers.csv.
 IDENTIFIER_FORMS = {
     "celex": (r"^[0-9CE][0-9]{4}[A-Z]{1,2}[0-9]{4}([A-Z0-9()_-]*)$", "a CELEX number such as 32024R1689 or 52021PC0206"),
@@ -366,3 +366,39 @@ def checklist_items_name_their_entry(ctx: Context):
     yield Spec("checklist", "entry_id", "checklist-entry", ((pl.col("status") == "present") == pl.col("entry_id").is_not_null()).fill_null(True),
                lambda v: "entry_id must be given exactly when status is present",
                "for present, name the entry that fulfils the item; for none-known or not-yet-checked, leave entry_id empty")
+
+
+@rule(across=True)
+def every_country_has_its_checklist(ctx: Context):
+    """Every country and supranational body has a checklist row for each core item."""
+    if not _readable(ctx, "jurisdictions", "checklist"):
+        return
+    items = [str(v) for v in ctx.package.tables["checklist"].fields["item"]["constraints"]["enum"]]
+    have = ctx.data("checklist").select(pl.concat_str([pl.col("jurisdiction_id"), pl.col("item")], separator="\x1f").alias("k")).get_column("k")
+    listed = ", ".join(items)
+
+    def missing(jid: str) -> list[str]:
+        present = set(have.filter(have.str.starts_with(jid + "\x1f")).str.split("\x1f").list.last().to_list())
+        return [i for i in items if i not in present]
+
+    complete = pl.lit(True)
+    for item in items:
+        complete = complete & member(pl.concat_str([pl.col("jurisdiction_id"), pl.lit(item)], separator="\x1f"), have)
+    yield Spec("jurisdictions", "jurisdiction_id", "checklist-complete", complete | (pl.col("level") == "subdivision"),
+               lambda v: f"jurisdiction {quote(v)} lacks checklist rows for {', '.join(missing(str(v)))}",
+               f"add a row to data/checklist.csv for each of {listed} (status not-yet-checked until someone reviews it)")
+
+
+@rule
+def local_titles_are_titles_in_another_language(ctx: Context):
+    """`title_local` is the official title in the original language: never for an English
+    original, and never a copy of the English title."""
+    if not _readable(ctx, "entries"):
+        return
+    local = pl.col("title_local")
+    yield Spec("entries", "title_local", "title-local", (local.is_null() | ~_is_english(pl.col("language"))).fill_null(True),
+               lambda v: f"title_local {quote(v)} is given for an entry whose original language is English",
+               "leave title_local empty: the English title is the official one (set title_provenance to official)")
+    yield Spec("entries", "title_local", "title-local", (local.is_null() | (local != pl.col("title"))).fill_null(True),
+               lambda v: f"title_local {quote(v)} repeats the English title",
+               "put the title as officially published in the original language and script, or leave title_local empty")

@@ -442,6 +442,15 @@ class Site:
                 '<p><img src="../img/entries-per-jurisdiction.svg" alt="Entries per jurisdiction"></p>']
         counts = Counter(entries["kind"])
         body.append(table(["Kind", "Entries"], [[e(kind_label(k)), str(n)] for k, n in counts.most_common()]))
+        if "checklist" in self.t:
+            check = self.t["checklist"]
+            per_item = check.groupby("item")["status"].value_counts().unstack(fill_value=0)
+            rows = [[e(item.replace("-", " ")), str(int(per_item.at[item, s])) if s in per_item.columns else "0"]
+                    for item in per_item.index for s in ["present"]]
+            body.append("<h2>Coverage</h2><p>How many countries and supranational bodies the atlas has each core item of the "
+                        '<a href="../scope/">scope policy</a> for (the rest are checked and none is known, or not yet checked; '
+                        'see the <a href="../coverage/">coverage page</a>).</p>')
+            body.append(table(["Item", "Jurisdictions with it"], rows))
         body += self.commitments()
         return page("The atlas in numbers", "\n".join(body))
 
