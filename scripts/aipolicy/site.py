@@ -19,7 +19,7 @@ import pandas as pd
 from . import cite, charts
 from .package import Package, read_package
 
-GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "img"]
+GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "img", "api", "feed.xml"]
 KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order", "legal-action": "legal action",
                "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
                "research-paper": "research paper"}
@@ -90,6 +90,22 @@ def title_note(provenance: str, source: str | None) -> str:
             "own-translation": "Our translation of the title.", "description": "A description: the event has no title of its own."}.get(provenance, "")
 
 
+def code_spans(text: str) -> str:
+    """Escaped text whose `backticked` parts are shown as code, as the schemas write them."""
+    import re
+
+    return re.sub(r"`([^`]+)`", lambda m: f"<code>{m.group(1)}</code>", e(text))
+
+
+def _short(value, limit: int = 80) -> str:
+    text = "(empty)" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("-", " "))
 
@@ -120,6 +136,9 @@ class Site:
         from .money import converted_figures
 
         self.converted = {r["figure_id"]: r for r in converted_figures(t["figures"])}
+        from .history import entry_history
+
+        self.history, self.versions = entry_history(package)
         self.names = t["entry_names"].groupby("entry_id") if "entry_names" in t else None
         self.identifiers = t["identifiers"].groupby("entry_id") if "identifiers" in t else None
 
@@ -192,6 +211,7 @@ class Site:
             parts += [f"<li>This entry {e(x['relation'].replace('-', ' '))} {self.entry_link(x['related_entry_id'])}</li>" for _, x in out_rel.iterrows()]
             parts += [f"<li>{self.entry_link(x['entry_id'])} {e(x['relation'].replace('-', ' '))} this entry</li>" for _, x in in_rel.iterrows()]
             parts.append("</ul>")
+        parts += self.history_part(entry_id)
         srcs = self._group("entry_sources", entry_id)
         parts.append("<h2>Sources</h2><ol>")
         for _, s in srcs.iterrows():
@@ -209,6 +229,93 @@ class Site:
         else:
             parts.append(f'<p>The same as <code>aipolicy cite --entry {e(entry_id)} --version {e(self.meta.version)}</code>.</p></div>')
         return page(str(r["title"]), "\n".join(parts), str(r["summary"]))
+
+    def history_part(self, entry_id: str) -> list[str]:
+        """In which release the entry first appeared, and what changed in each later one."""
+        steps = self.history.get(entry_id, [])
+        if not steps:
+            return []
+        out = ["<h2>History</h2><ul>"]
+        for step in steps:
+            where = "the unreleased changes" if step.version == "unreleased" else f"release {e(step.version)} ({e(step.date)})"
+            if step.change == "added":
+                out.append(f"<li>First appeared in {where}.</li>")
+            elif step.change == "changed":
+                shown = "; ".join(f"<code>{e(k)}</code>: {e(_short(a))} → {e(_short(b))}" for k, (a, b) in step.fields.items())
+                out.append(f"<li>Changed in {where}: {shown}.</li>")
+            else:
+                out.append(f"<li>Removed in {where}.</li>")
+        return out + ["</ul>"]
+
+    def entry_json(self, entry_id: str) -> dict:
+        """Everything the entry page shows, as data."""
+        def records(name: str, groups=None) -> list[dict]:
+            frame = self._group(name, entry_id, groups)
+            return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+        row = {k: (None if pd.isna(v) else v) for k, v in self.entries.loc[entry_id].to_dict().items()}
+        sources = [{**{k: (None if pd.isna(v) else v) for k, v in self.sources.loc[r["source_id"]].to_dict().items()}, "source_id": r["source_id"], "locator": r["locator"]}
+                   for r in records("entry_sources")]
+        figures = [{**f, **{k: self.converted[f["figure_id"]][k] for k in ("value_usd", "value_eur", "rate_date", "conversion")}} if f["figure_id"] in self.converted else f
+                   for f in records("figures")]
+        return {"entry": row, "dates": records("entry_dates"), "organizations": records("entry_organizations"), "topics": [t["topic_id"] for t in records("entry_topics")],
+                "figures": figures, "relations": records("relations", self.relations_out), "related_from": records("relations", self.relations_in),
+                "other_names": records("entry_names", self.names) if self.names is not None else [],
+                "identifiers": records("identifiers", self.identifiers) if self.identifiers is not None else [],
+                "sources": sources, "history": [s.to_json() for s in self.history.get(entry_id, [])],
+                "version": self.meta.label, "page": f"entries/{entry_id}/"}
+
+    def api(self) -> dict[str, str]:
+        """The static JSON API: api/index.json, api/explorer.json and one file per entry."""
+        import json
+
+        from .regions import region_of
+
+        counts = {name: int(len(frame)) for name, frame in self.t.items()}
+        index = {"name": self.package.descriptor.get("name"), "version": self.meta.label, "counts": counts,
+                 "entries": [{"entry_id": i, "title": self.entries.at[i, "title"], "kind": self.entries.at[i, "kind"],
+                              "jurisdiction_id": self.entries.at[i, "jurisdiction_id"], "date": self.entries.at[i, "date"],
+                              "status": self.entries.at[i, "status"], "json": f"entries/{i}.json"} for i in self.entries.index]}
+        topics = self.t["entry_topics"].groupby("entry_id")["topic_id"].agg(list).to_dict()
+        names = self.t["entry_names"].groupby("entry_id")["name"].agg(" | ".join).to_dict() if "entry_names" in self.t else {}
+        level = self.jur["level"].to_dict()
+        explorer = [[i, self.entries.at[i, "title"], _text(self.entries.at[i, "title_local"]), self.entries.at[i, "kind"], self.entries.at[i, "jurisdiction_id"],
+                     region_of(self.entries.at[i, "jurisdiction_id"], level.get(self.entries.at[i, "jurisdiction_id"], ""))[0] or "International and supranational",
+                     self.entries.at[i, "status"], self.entries.at[i, "date"], topics.get(i, []), _text(names.get(i)), self.entries.at[i, "summary"]]
+                    for i in self.entries.index]
+        out = {"api/index.json": json.dumps(index, ensure_ascii=False, indent=1),
+               "api/explorer.json": json.dumps({"columns": ["entry_id", "title", "title_local", "kind", "jurisdiction_id", "region", "status", "date", "topics", "other_names", "summary"],
+                                                "jurisdictions": self.jur["name"].to_dict(), "rows": explorer}, ensure_ascii=False)}
+        for i in self.entries.index:
+            out[f"api/entries/{i}.json"] = json.dumps(self.entry_json(i), ensure_ascii=False, indent=1, default=str)
+        return out
+
+    def feed(self) -> str:
+        """An Atom feed of the releases and of the entries added or changed in each."""
+        from xml.sax.saxutils import escape
+
+        base = self.meta.homepage.rstrip("/") + "/"
+        stamp = lambda d: f"{d or self.meta.date_released}T00:00:00Z"  # noqa: E731
+        items = []
+        for version, date in self.versions:
+            label = "the unreleased changes" if version == "unreleased" else f"release {version}"
+            added = [i for i, steps in self.history.items() if any(s.version == version and s.change == "added" for s in steps) and i in self.entries.index]
+            changed = [i for i, steps in self.history.items() if any(s.version == version and s.change == "changed" for s in steps) and i in self.entries.index]
+            items.append((stamp(date), f"{base}downloads/#{version}", f"{label.capitalize()}: {len(added)} entries added, {len(changed)} changed",
+                          base + "downloads/", f"{len(added)} entries added and {len(changed)} changed in {label}."))
+            for i in sorted(added) + sorted(changed):
+                verb = "Added" if i in added else "Changed"
+                items.append((stamp(date), f"{base}entries/{i}/#{version}", f"{verb} in {label}: {self.entries.at[i, 'title']}",
+                              base + f"entries/{i}/", str(self.entries.at[i, "summary"])))
+        updated = max((it[0] for it in items), default=stamp(None))
+        parts = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
+                 f"<title>{escape(self.meta.title)}: releases and changes</title>", f'<link href="{escape(base)}feed.xml" rel="self"/>',
+                 f'<link href="{escape(base)}"/>', f"<id>{escape(base)}</id>", f"<updated>{updated}</updated>",
+                 f"<author><name>{escape('; '.join(self.meta.authors))}</name></author>"]
+        for when, ident, title, href, summary in items:
+            parts += ["<entry>", f"<title>{escape(title)}</title>", f'<link href="{escape(href)}"/>', f"<id>{escape(ident)}</id>",
+                      f"<updated>{when}</updated>", f"<summary>{escape(summary)}</summary>", "</entry>"]
+        return "\n".join(parts + ["</feed>"]) + "\n"
 
     def in_usd_eur(self, figure_id: str) -> str:
         """A monetary figure in USD and EUR at the ECB rate of its date, or why it is not converted."""
@@ -385,11 +492,12 @@ class Site:
         parts = ["<h1>Data dictionary</h1>", "<p>Every table and field of the data package, generated from the Table Schemas in <code>schemas/</code>.</p>"]
         for name, table_ in self.package.tables.items():
             s = table_.schema
-            parts.append(f'<h2 id="{e(name)}">{e(name)}</h2><p>{e(s.get("description", ""))}</p>')
-            keys = [f"Primary key: <code>{e(', '.join(table_.primary_key))}</code>"]
-            for ref in table_.references:
-                keys.append(f"<code>{e(', '.join(ref.fields))}</code> → <code>{e(ref.resource)}.{e(', '.join(ref.ref_fields))}</code>")
-            parts.append("<p>" + "; ".join(keys) + f". File: <code>{e(table_.path)}</code>.</p>")
+            parts.append(f'<h2 id="{e(name)}">{e(name)}</h2><p>{code_spans(s.get("description", ""))}</p>')
+            parts.append(f"<p>File: <code>{e(table_.path)}</code>. Primary key: <code>{e(', '.join(table_.primary_key))}</code>.</p>")
+            if table_.references:
+                parts.append("<p>Foreign keys:</p><ul>" + "".join(
+                    f'<li><code>{e(", ".join(ref.fields))}</code> → <a href="#{e(ref.resource)}"><code>{e(ref.resource)}.{e(", ".join(ref.ref_fields))}</code></a></li>'
+                    for ref in table_.references) + "</ul>")
             rows = []
             frame = table_.frame
             for fname, f in table_.fields.items():
@@ -404,7 +512,7 @@ class Site:
                     cons.append("one of: " + ", ".join(f"<code>{e(v)}</code>" for v in c["enum"]))
                 example = frame[fname].dropna()
                 sample = e(str(example.iloc[0])[:80]) if len(example) else ""
-                rows.append([f"<code>{e(fname)}</code>", e(f.get("type", "string")), "<br>".join(cons), e(f.get("description", "")), sample])
+                rows.append([f"<code>{e(fname)}</code>", e(f.get("type", "string")), "<br>".join(cons), code_spans(f.get("description", "")), sample])
             parts.append(table(["Field", "Type", "Constraints", "Description", "Example"], rows))
         return page("Data dictionary", "\n".join(parts))
 
@@ -586,5 +694,9 @@ def generate(root: str | Path | None = None, docs: str | Path | None = None) -> 
     (docs / "img").mkdir(exist_ok=True)
     (docs / "img" / "entries-per-year.svg").write_text(charts.stacked_years(site.entries), encoding="utf-8")
     (docs / "img" / "entries-per-jurisdiction.svg").write_text(charts.jurisdiction_bars(site.entries, site.jur), encoding="utf-8")
+    for rel, text in {**site.api(), "feed.xml": site.feed()}.items():
+        path = docs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     (docs / "img" / "largest-commitments.svg").write_text(charts.commitment_bars(site.largest_commitments(), site.entries["title"].to_dict()), encoding="utf-8")
     return len(pages)

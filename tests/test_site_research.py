@@ -1,0 +1,89 @@
+"""The site as a research tool: per-entry history from the registered releases, the static
+JSON API, the Atom feed (parsed by a real feed parser) and the explorer (in real Chromium)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from aipolicy.package import read_package
+from aipolicy.site import Site
+from test_docs import IN_CI, _Server, site  # noqa: F401  (the built site fixture)
+from test_release import commit, first_release, repo  # noqa: F401  (the fixture)
+
+PLAN = "cn-2017-new-generation-ai-development-plan"
+
+
+@pytest.fixture
+def released_then_changed(repo):  # noqa: F811
+    first_release(repo)
+    repo.set_cell("entries", repo.find_line("entries", PLAN), "status", "superseded")
+    commit(repo)
+    return Site(read_package(repo.root, strict=False))
+
+
+def test_an_entry_page_shows_its_history(released_then_changed):
+    page = released_then_changed.entry_page(PLAN)
+    assert "<h2>History</h2>" in page and "First appeared in release 1.0.0 (" in page
+    assert "Changed in the unreleased changes: <code>status</code>: published → superseded." in page
+
+
+def test_the_json_api_has_an_index_and_every_entry_with_its_history(released_then_changed):
+    files = released_then_changed.api()
+    index = json.loads(files["api/index.json"])
+    assert index["version"] == "1.0.0+unreleased" and index["counts"]["entries"] == len(index["entries"]) == 2
+    entry = json.loads(files[f"api/entries/{PLAN}.json"])
+    assert entry["entry"]["entry_id"] == PLAN and entry["sources"] and entry["figures"][0]["rate_date"]
+    assert [h["change"] for h in entry["history"]] == ["added", "changed"]
+    assert entry["history"][1]["fields"] == {"status": {"old": "published", "new": "superseded"}}
+    explorer = json.loads(files["api/explorer.json"])
+    assert len(explorer["rows"]) == 2 and explorer["columns"][0] == "entry_id"
+
+
+def test_the_feed_is_valid_atom(released_then_changed):
+    import feedparser
+
+    feed = feedparser.parse(released_then_changed.feed())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    titles = [e.title for e in feed.entries]
+    assert "Release 1.0.0: 2 entries added, 0 changed" in titles
+    assert "The unreleased changes: 0 entries added, 1 changed" in titles
+    assert any(t.startswith("Changed in the unreleased changes: New Generation") for t in titles)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not IN_CI, reason="needs Debian's chromium (.ci/run installs it)")
+def test_the_explorer_filters_in_a_real_browser(site):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    _, site_dir, _ = site
+    server = _Server(site_dir)
+    errors, foreign = [], []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server.url) else None)
+            page.goto(server.url + "/explorer/")
+            page.wait_for_selector(".explorer-count[data-count]")
+            assert page.locator(".explorer-count").text_content() == "2 of 2 entries"
+            page.select_option("select[name=jurisdiction]", "CN")
+            page.select_option("select[name=kind]", "plan")
+            assert page.locator(".explorer-count").get_attribute("data-count") == "1"
+            assert "jurisdiction=CN" in page.url and "kind=plan" in page.url  # the view can be shared
+            page.goto(server.url + "/explorer/?q=mentougou")
+            page.wait_for_selector(".explorer-count[data-count]")
+            assert page.locator(".explorer-count").get_attribute("data-count") == "1"
+            assert page.locator("tbody a").first.get_attribute("href") == "../entries/cn-bj-2018-mentougou-ai-park/"
+            browser.close()
+    finally:
+        server.close()
+    assert errors == [] and foreign == []
+
+
+def test_the_dictionary_shows_code_and_lists_foreign_keys(released_then_changed):
+    page = released_then_changed.dictionary()
+    assert "(<code>CN</code>)" in page and "(`CN`)" not in page
+    assert '<p>Foreign keys:</p><ul><li><code>jurisdiction_id</code> → <a href="#jurisdictions"><code>jurisdictions.jurisdiction_id</code></a></li>' in page
