@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The site's map boundaries (Natural Earth via world-atlas) come from the npm registry, by the lock.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: all validate build docs fmt test bench clean
 
@@ -18,23 +20,27 @@ $(STAMP): requirements.lock pyproject.toml
 	-git config merge.aipolicy-table.driver "$(BIN)/aipolicy merge-table %O %A %B %P"
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 validate: $(STAMP)
 	$(BIN)/aipolicy validate
 
 build: $(STAMP)
 	$(BIN)/aipolicy build
 
-docs: $(STAMP)
+docs: $(STAMP) $(NODE_STAMP)
 	$(BIN)/aipolicy docs
 
 fmt: $(STAMP)
 	$(BIN)/aipolicy fmt
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf dist site bench docs/generated
+	rm -rf dist site bench docs/generated node_modules
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py

@@ -87,3 +87,39 @@ def test_the_dictionary_shows_code_and_lists_foreign_keys(released_then_changed)
     page = released_then_changed.dictionary()
     assert "(<code>CN</code>)" in page and "(`CN`)" not in page
     assert '<p>Foreign keys:</p><ul><li><code>jurisdiction_id</code> → <a href="#jurisdictions"><code>jurisdictions.jurisdiction_id</code></a></li>' in page
+
+
+def test_the_world_map_links_every_covered_country(site):  # noqa: F811
+    import re
+
+    pkg, site_dir, _ = site
+    page = (site_dir / "map" / "index.html").read_text(encoding="utf-8")
+    drawing = (site_dir / "img" / "world-map.svg").read_text(encoding="utf-8")
+    assert '<object class="world-map" data="../img/world-map.svg"' in page
+    first_panel = drawing.split('<g class="map-layer" data-kind="all"')[1].split("</g>")[0]
+    linked = set(re.findall(r'<a href="../jurisdictions/([A-Z]{2})/" target="_top" class="map-country"', first_panel))
+    import csv
+
+    countries = {r["jurisdiction_id"].split("-")[0] for r in csv.DictReader(pkg.read("data/entries.csv").splitlines())}
+    assert linked == countries == {"CN"}  # one clickable shape per covered country (Beijing counts for China)
+    assert "Natural Earth" in page and "world-atlas 2.0.2" in page
+
+
+def test_the_headline_counts_are_their_sql_on_the_release_file(tmp_path):
+    import sqlite3
+
+    from aipolicy.build import build
+    from aipolicy.site import COUNTED
+    from conftest import make_package
+
+    pkg = make_package(tmp_path / "pkg")
+    pkg.set_cell("entries", pkg.find_line("entries", PLAN), "kind", "law")  # signed on 2017-07-08 in the fixture
+    dist = build(pkg.root)
+    con = sqlite3.connect(next(dist.glob("*.sqlite")))
+    answers = {title: con.execute(sql).fetchall() for title, _, sql in COUNTED}
+    assert answers["AI laws enacted per year"] == [("2017", 1)]
+    assert answers["AI laws enacted, by jurisdiction"] == [("CN", 1)]
+    assert answers["US state AI laws per year"] == []
+    site = Site(read_package(pkg.root, strict=False))
+    shown = "\n".join(site.counted())
+    assert "<tbody><tr><td>2017</td><td>1</td></tr></tbody>" in shown and "<tbody><tr><td>CN</td><td>1</td></tr></tbody>" in shown

@@ -79,3 +79,22 @@
     render();
   });
 })();
+
+// The world map's switch by kind: show the map of the chosen kind.
+(function () {
+  "use strict";
+  var select = document.querySelector(".map-switch");
+  if (!select) return;
+  select.addEventListener("change", function () {
+    var drawing = document.querySelector("object.world-map");
+    var doc = drawing && drawing.contentDocument;
+    if (!doc) return;
+    doc.querySelectorAll(".map-layer").forEach(function (layer) {
+      if (layer.getAttribute("data-kind") === select.value) layer.removeAttribute("display");
+      else layer.setAttribute("display", "none");
+    });
+  });
+  select.addEventListener("change", function () {
+    document.querySelectorAll(".map-summary").forEach(function (p) { p.hidden = p.getAttribute("data-kind") !== select.value; });
+  });
+})();

@@ -19,7 +19,7 @@ import pandas as pd
 from . import cite, charts
 from .package import Package, read_package
 
-GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "img", "api", "feed.xml"]
+GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "map.md", "img", "api", "feed.xml"]
 KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order", "legal-action": "legal action",
                "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
                "research-paper": "research paper"}
@@ -88,6 +88,31 @@ def title_note(provenance: str, source: str | None) -> str:
     return {"official": "Official title.", "official-translation": "Official English translation published by the issuer.",
             "third-party-translation": f"Unofficial translation of the title, by {source}." if source else "Unofficial translation of the title.",
             "own-translation": "Our translation of the title.", "description": "A description: the event has no title of its own."}.get(provenance, "")
+
+
+# The statistics page's headline counts: (title, definition, SQL over the release's SQLite file).
+_ENACTED = """SELECT e.entry_id, e.jurisdiction_id, min(strftime('%Y', d.date)) AS year
+  FROM entries e JOIN entry_dates d ON d.entry_id = e.entry_id
+  WHERE e.kind = 'law' AND d.event IN ('adopted', 'signed', 'promulgated')
+  GROUP BY e.entry_id"""
+COUNTED = [
+    ("AI laws enacted per year",
+     "Entries of kind law (AI-specific laws, and wider laws with named AI provisions) counted once, in the year of their earliest "
+     "adoption, signature or promulgation date. Bills that were never adopted are not counted.",
+     f"SELECT year, count(*) AS laws FROM (\n{_ENACTED}\n) GROUP BY year ORDER BY year"),
+    ("AI laws enacted, by jurisdiction",
+     "The same laws, by jurisdiction (states, provinces and the EU each count apart), most first.",
+     f"SELECT jurisdiction_id, count(*) AS laws FROM (\n{_ENACTED}\n) GROUP BY jurisdiction_id ORDER BY laws DESC, jurisdiction_id LIMIT 25"),
+    ("US state AI laws per year",
+     "The same laws, in US states (jurisdictions US-XX), by year.",
+     f"SELECT year, count(*) AS laws FROM (\n{_ENACTED}\n) WHERE jurisdiction_id LIKE 'US-%' GROUP BY year ORDER BY year"),
+    ("National AI strategies per region",
+     "Entries of kind strategy (strategies, policies and their updates) by the UN M49 region of their jurisdiction; "
+     "international and supranational strategies are counted apart.",
+     "SELECT coalesce(r.region, 'International and supranational') AS region, count(*) AS strategies\n"
+     "  FROM entries e JOIN jurisdiction_regions r USING (jurisdiction_id)\n"
+     "  WHERE e.kind = 'strategy' GROUP BY 1 ORDER BY strategies DESC"),
+]
 
 
 def code_spans(text: str) -> str:
@@ -316,6 +341,67 @@ class Site:
             parts += ["<entry>", f"<title>{escape(title)}</title>", f'<link href="{escape(href)}"/>', f"<id>{escape(ident)}</id>",
                       f"<updated>{when}</updated>", f"<summary>{escape(summary)}</summary>", "</entry>"]
         return "\n".join(parts + ["</feed>"]) + "\n"
+
+    def world_map(self) -> str:
+        """Entries per country on a world map, with a switch by kind; subnational entries count
+        for their country, and international and supranational entries are listed beside it."""
+        from . import worldmap
+
+        folder = worldmap.atlas_dir(self.package.root)
+        country = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
+        entries = self.entries.assign(country=self.entries["jurisdiction_id"].map(country))
+        national = entries[entries["country"].map(lambda c: self.jur.at[c, "level"] == "country" if c in self.jur.index else False)]
+        names = self.jur["name"].to_dict()
+        kinds = [("all", "all entries")] + [(k, kind_label(k)) for k in ("law", "strategy", "regulation", "guideline", "institution") if (national["kind"] == k).any()]
+        parts = ["<h1>World map</h1>", "<p>Entries per country (a subdivision's entries count for its country). Each shaded country "
+                 "links to its page. Choose a kind to map only that kind.</p>",
+                 '<p><label>Kind <select class="map-switch">' + "".join(f'<option value="{e(k)}">{e(label)}</option>' for k, label in kinds) + "</select></label></p>"]
+        layers, summaries = [], []
+        for k, label in kinds:
+            chosen = national if k == "all" else national[national["kind"] == k]
+            layers.append((k, chosen["country"].value_counts().to_dict()))
+            summaries.append(f'<p class="map-summary" data-kind="{e(k)}"' + ("" if k == "all" else " hidden") +
+                             f">{chosen['country'].nunique()} countries, {len(chosen)} entries ({e(label)}).</p>")
+        drawing, credit = worldmap.svg(layers, names, "../jurisdictions/{}/", folder, "Entries per country")
+        self.map_svg = drawing  # written to img/world-map.svg; shown with <object> so that its links work and the page stays small
+        parts += ['<object class="world-map" data="../img/world-map.svg" type="image/svg+xml" aria-label="World map of entries per country"></object>'] + summaries
+        parts.append(f'<p class="credit">{e(credit)}</p>')
+        beyond = entries[~entries.index.isin(national.index)]
+        if len(beyond):
+            parts.append("<h2>International and supranational</h2><ul>" + "".join(
+                f'<li>{link(f"../jurisdictions/{j}/", names.get(j, j))}: {n} entries</li>' for j, n in beyond["jurisdiction_id"].value_counts().items()) + "</ul>")
+        subdivisions = entries[entries["jurisdiction_id"] != entries["country"]]
+        if len(subdivisions):
+            parts.append("<h2>Subnational</h2><p>" + ", ".join(
+                f'{link(f"../jurisdictions/{j}/", names.get(j, j))} ({n})' for j, n in subdivisions["jurisdiction_id"].value_counts().items()) + ".</p>")
+        return page("World map", "\n".join(parts))
+
+    def counted(self) -> list[str]:
+        """The headline counts, each with its definition and the SQL over the release's SQLite
+        file that produces it; the numbers shown are that SQL's answer on these data."""
+        import sqlite3
+        import tempfile
+
+        from .build import _canonical_rows, write_sqlite
+
+        out = ["<h2>Headline counts, with their queries</h2>",
+               "<p>Each count below is the answer of the SQL shown to the release's SQLite file "
+               "(<code>ai-policy-atlas-X.Y.Z.sqlite</code>, on the downloads page), run on the same data as this site, so that "
+               "anyone can check it, change the definition, or compare it with counts published elsewhere (the AI Index or NCSL "
+               "count differently: they include or leave out bills, resolutions and wider laws).</p>"]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "atlas.sqlite"
+            write_sqlite(self.package, path, {t.name: _canonical_rows(t) for t in self.package.tables.values()})
+            con = sqlite3.connect(path)
+            try:
+                for title, definition, sql in COUNTED:
+                    cursor = con.execute(sql)
+                    headers = [d[0] for d in cursor.description]
+                    rows = [[e(v) for v in row] for row in cursor.fetchall()]
+                    out += [f"<h3>{e(title)}</h3>", f"<p>{e(definition)}</p>", f"<pre><code>{e(sql.strip())}</code></pre>", table(headers, rows)]
+            finally:
+                con.close()
+        return out
 
     def in_usd_eur(self, figure_id: str) -> str:
         """A monetary figure in USD and EUR at the ECB rate of its date, or why it is not converted."""
@@ -560,6 +646,7 @@ class Site:
                         'see the <a href="../coverage/">coverage page</a>).</p>')
             body.append(table(["Item", "Jurisdictions with it"], rows))
         body += self.commitments()
+        body += self.counted()
         return page("The atlas in numbers", "\n".join(body))
 
     def coverage(self) -> str:
@@ -655,6 +742,7 @@ class Site:
         out["downloads.md"] = self.downloads()
         out["statistics.md"] = self.statistics()
         out["coverage.md"] = self.coverage()
+        out["map.md"] = self.world_map()
         return out
 
 
@@ -694,6 +782,7 @@ def generate(root: str | Path | None = None, docs: str | Path | None = None) -> 
     (docs / "img").mkdir(exist_ok=True)
     (docs / "img" / "entries-per-year.svg").write_text(charts.stacked_years(site.entries), encoding="utf-8")
     (docs / "img" / "entries-per-jurisdiction.svg").write_text(charts.jurisdiction_bars(site.entries, site.jur), encoding="utf-8")
+    (docs / "img" / "world-map.svg").write_text(site.map_svg, encoding="utf-8")
     for rel, text in {**site.api(), "feed.xml": site.feed()}.items():
         path = docs / rel
         path.parent.mkdir(parents=True, exist_ok=True)
