@@ -36,8 +36,10 @@ docs: $(STAMP) $(NODE_STAMP)
 fmt: $(STAMP)
 	$(BIN)/aipolicy fmt
 
+# The tests run in parallel, one worker per core (pytest-xdist); PYTEST_ARGS= runs them in one process.
+PYTEST_ARGS ?= -n auto
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf dist site bench docs/generated node_modules
