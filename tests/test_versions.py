@@ -14,6 +14,7 @@ from conftest import ROOT, run_cli
 from test_release import commit, first_release, git, repo  # noqa: F401  (the fixture)
 
 REGISTRY = json.loads((ROOT / "scripts" / "aipolicy" / "releases.json").read_text(encoding="utf-8"))
+LATEST = max(REGISTRY, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
 def clone(src: Path, dest: Path, *flags: str) -> Path:
@@ -60,33 +61,48 @@ def test_an_entry_from_a_later_release_is_not_cited_at_an_earlier_one(tagless):
 
 
 def test_validate_checks_released_ids_without_tags(tagless):
-    released = subprocess.run(["git", "-C", str(tagless), "show", f"{REGISTRY['2.0.0']['commit']}:data/topics.csv"], capture_output=True, text=True, check=True).stdout
+    released = subprocess.run(["git", "-C", str(tagless), "show", f"{REGISTRY[LATEST]['commit']}:data/topics.csv"], capture_output=True, text=True, check=True).stdout
     first_topic = released.splitlines()[1].split(",")[0]
     topics = tagless / "data" / "topics.csv"
     original = topics.read_text(encoding="utf-8")
     try:
         topics.write_text("\n".join(line for line in original.split("\n") if not line.startswith(first_topic + ",")), encoding="utf-8")
         result = run_cli("validate", str(tagless))
-        assert f"topics: ID '{first_topic}' was released but is missing" in result.stdout and "(compared with release 2.0.0)" in result.stdout
+        assert f"topics: ID '{first_topic}' was released but is missing" in result.stdout and f"(compared with release {LATEST})" in result.stdout
     finally:
         topics.write_text(original, encoding="utf-8")
 
 
-def test_a_dry_run_release_checks_against_the_latest_registered_release(tagless):
-    result = run_cli("release", "2.0.1", "--dry-run", "--path", str(tagless))
-    assert result.returncode == 1 and "the changes since 2.0.0 need a major version bump, but 2.0.0 -> 2.0.1 is a patch bump" in result.stderr
-    result = run_cli("release", "3.0.0", "--dry-run", "--path", str(tagless))
+def test_a_dry_run_release_checks_against_the_latest_registered_release(repo, tmp_path):  # noqa: F811
+    first_release(repo)
+    repo.set_cell("topics", repo.find_line("topics", "industrial-policy"), "label", "Industry policy")
+    commit(repo)
+    tagless = clone(repo.root, tmp_path / "tagless")
+    result = run_cli("release", "1.0.1", "--dry-run", "--path", str(tagless))
+    assert result.returncode == 1 and "the changes since 1.0.0 need a minor version bump, but 1.0.0 -> 1.0.1 is a patch bump" in result.stderr
+    result = run_cli("release", "1.1.0", "--dry-run", "--path", str(tagless))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "dry run: 3.0.0 would be a major release after 2.0.0; every check passed and nothing was written\n"
+    assert result.stdout == "dry run: 1.1.0 would be a minor release after 1.0.0; every check passed and nothing was written\n"
     status = subprocess.run(["git", "-C", str(tagless), "status", "--porcelain"], capture_output=True, text=True).stdout
     assert status == ""
+
+
+def test_the_live_data_pass_a_dry_run_of_the_next_release(tagless):
+    """The bump the live data need since the latest release is checked, and nothing is written."""
+    major, minor, patch = (int(x) for x in LATEST.split("."))
+    candidates = [f"{major + 1}.0.0", f"{major}.{minor + 1}.0", f"{major}.{minor}.{patch + 1}"]
+    results = [run_cli("release", v, "--dry-run", "--path", str(tagless)) for v in candidates]
+    assert sum(r.returncode == 0 for r in results) <= 1  # exactly the bump the diff needs passes (none when nothing changed)
+    assert all("nothing was written" in r.stdout for r in results if r.returncode == 0)
+    assert subprocess.run(["git", "-C", str(tagless), "status", "--porcelain"], capture_output=True, text=True).stdout == ""
 
 
 def test_a_shallow_clone_gets_a_clear_error(tmp_path):
     shallow = clone(ROOT, tmp_path / "shallow", "--depth", "1")
     result = run_cli("validate", str(shallow))
     assert result.returncode == 1
-    assert "released IDs cannot be checked: release 2.0.0 was made at commit 9aa48e568b3b, but this clone is shallow; run `git fetch --unshallow`" in result.stdout
+    assert (f"released IDs cannot be checked: release {LATEST} was made at commit {REGISTRY[LATEST]['commit'][:12]}, but this clone is shallow; "
+            "run `git fetch --unshallow`") in result.stdout
     result = run_cli("cite", str(shallow), "--version", "1.0.0")
     assert result.returncode == 2 and "this clone is shallow; run `git fetch --unshallow`" in result.stderr
 
