@@ -67,9 +67,11 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     t: dict[str, pd.DataFrame] = {}
     t["jurisdictions"] = real["jurisdictions"]
     t["topics"] = real["topics"]
+    language = rng.choice(["en", "zh", "fr", "de"], n)
     t["entries"] = pd.DataFrame({
         "entry_id": entry_ids, "title": np.char.add("Synthetic policy document number ", np.arange(n).astype(str)),
-        "title_local": np.where(np.arange(n) % 3 == 0, "合成政策文件", ""), "language": rng.choice(["en", "zh", "fr", "de"], n),
+        "title_local": np.where((np.arange(n) % 3 == 0) & (language != "en"), "合成政策文件", ""),
+        "title_provenance": np.where(language == "en", "official", "own-translation"), "title_source_id": "", "language": language,
         "kind": rng.choice(enum["entries"]["kind"], n), "jurisdiction_id": rng.choice(jurisdictions, n),
         "date": date, "date_precision": "day", "status": rng.choice(enum["entries"]["status"], n),
         "document_number": np.where(np.arange(n) % 4 == 0, "No. 12/2020", ""),
@@ -81,7 +83,7 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
         "source_id": source_ids, "kind": rng.choice(enum["sources"]["kind"], n), "title": np.char.add("Source about document ", np.arange(n).astype(str)),
         "authors": np.where(np.arange(n) % 2 == 0, "Doe, Jane; Roe, Richard", ""), "publisher": "Example Publisher", "container": "Example Journal",
         "volume": "", "issue": "", "pages": "", "date": date, "date_precision": "day",
-        "url": np.char.add("https://example.org/source/", np.arange(n).astype(str)), "doi": "", "language": "en", "accessed": "2026-11-25",
+        "url": np.char.add("https://example.org/source/", np.arange(n).astype(str)), "archived_url": "", "doi": "", "language": "en", "accessed": "2026-11-25",
     })
     t["organizations"] = pd.DataFrame({
         "organization_id": org_ids, "name": np.char.add("Example Organization ", np.arange(n_orgs).astype(str)), "name_local": "",
@@ -112,6 +114,13 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     if n == 1:
         t["relations"] = t["relations"].iloc[0:0]
     t["retired"] = pd.DataFrame({c: pd.Series([], dtype=str) for c in ["table_name", "id", "retired_in", "reason", "replaced_by"]})
+    every5, every10 = np.arange(0, n, 5), np.arange(0, n, 10)
+    t["entry_names"] = pd.DataFrame({"entry_id": entry_ids[every5], "name": np.char.add("SPD ", every5.astype(str)), "kind": "short-title", "language": "en"})
+    t["identifiers"] = pd.DataFrame({"entry_id": entry_ids[every10], "scheme": "wikidata", "identifier": np.char.add("Q", (every10 + 1).astype(str))})
+    countries = real["jurisdictions"][real["jurisdictions"]["level"] != "subdivision"]["jurisdiction_id"].to_numpy()
+    items = enum["checklist"]["item"]
+    t["checklist"] = pd.DataFrame({"jurisdiction_id": np.repeat(countries, len(items)), "item": np.tile(items, len(countries)),
+                                   "status": "not-yet-checked", "entry_id": "", "reviewed": "2026-11-25", "note": ""})
     return t
 
 
