@@ -123,3 +123,11 @@ def test_the_headline_counts_are_their_sql_on_the_release_file(tmp_path):
     site = Site(read_package(pkg.root, strict=False))
     shown = "\n".join(site.counted())
     assert "<tbody><tr><td>2017</td><td>1</td></tr></tbody>" in shown and "<tbody><tr><td>CN</td><td>1</td></tr></tbody>" in shown
+
+
+def test_the_releases_page_links_what_changed_since_each_release(released_then_changed):
+    pages = released_then_changed.changes_since()
+    assert list(pages) == ["changes/1.0.0.md"]
+    text = pages["changes/1.0.0.md"]
+    assert "0 entries added, 1 changed" in text and "<code>status</code> published → superseded" in text
+    assert 'href="../changes/1.0.0/"' in released_then_changed.downloads()

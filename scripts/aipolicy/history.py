@@ -65,7 +65,8 @@ def entry_history(package: Package) -> tuple[dict[str, list[Step]], list[tuple[s
             if before is None:
                 history.setdefault(entry_id, []).append(Step(version, date, "added"))
                 continue
-            changed = {k: (before.get(k), row.get(k)) for k in sorted(set(before) | set(row)) if before.get(k) != row.get(k)}
+            # A column that one version does not have is a change of the schema, not of the entry.
+            changed = {k: (before[k], row[k]) for k in sorted(set(before) & set(row)) if before[k] != row[k]}
             if changed:
                 history.setdefault(entry_id, []).append(Step(version, date, "changed", changed))
         for entry_id in set(previous) - set(rows):

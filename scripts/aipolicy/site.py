@@ -19,7 +19,7 @@ import pandas as pd
 from . import cite, charts
 from .package import Package, read_package
 
-GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "map.md", "img", "api", "feed.xml"]
+GENERATED = ["entries", "jurisdictions", "topics", "organizations", "timeline", "dictionary.md", "downloads.md", "statistics.md", "coverage.md", "map.md", "changes", "img", "api", "feed.xml"]
 KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order", "legal-action": "legal action",
                "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
                "research-paper": "research paper"}
@@ -403,6 +403,40 @@ class Site:
                 con.close()
         return out
 
+    def changes_since(self) -> dict[str, str]:
+        """For each release X, a page of what changed since X: entries added and entries changed
+        in every later release and in the unreleased changes, with the fields, old -> new."""
+        order = [v for v, _ in self.versions]
+        out = {}
+        for i, (version, date) in enumerate(self.versions):
+            if version == "unreleased":
+                continue
+            later = set(order[i + 1:])
+            added, changed = [], []
+            for entry_id, steps in sorted(self.history.items()):
+                if entry_id not in self.entries.index:
+                    continue
+                mine = [s for s in steps if s.version in later]
+                if any(s.change == "added" for s in mine):
+                    added.append(entry_id)
+                elif mine:
+                    fields = {}
+                    for step in mine:
+                        for k, (a, b) in step.fields.items():
+                            fields[k] = (fields.get(k, (a, b))[0], b)
+                    changed.append((entry_id, {k: v for k, v in fields.items() if v[0] != v[1]}))
+            body = [f"<h1>Changed since release {e(version)}</h1>",
+                    f"<p>What differs between release {e(version)} ({e(date)}) and the version of this site ({e(self.meta.label)}): "
+                    f"{len(added)} entries added, {len(changed)} changed. The history of each entry is on its page.</p>"]
+            if added:
+                body.append(f"<h2>Added ({len(added)})</h2><ul>" + "".join(f"<li>{self.entry_link(a, '../../')}</li>" for a in added) + "</ul>")
+            if changed:
+                body.append(f"<h2>Changed ({len(changed)})</h2><ul>" + "".join(
+                    f"<li>{self.entry_link(c, '../../')}: " + "; ".join(f"<code>{e(k)}</code> {e(_short(a, 40))} → {e(_short(b, 40))}" for k, (a, b) in f.items()) + "</li>"
+                    for c, f in changed) + "</ul>")
+            out[f"changes/{version}.md"] = page(f"Changed since {version}", "\n".join(body))
+        return out
+
     def in_usd_eur(self, figure_id: str) -> str:
         """A monetary figure in USD and EUR at the ECB rate of its date, or why it is not converted."""
         c = self.converted.get(figure_id)
@@ -615,6 +649,8 @@ class Site:
             base = rel.url.rsplit("/", 1)[0]
             commit = f", commit <code>{e(rel.commit[:12])}</code>" if rel.commit else ""
             parts.append(f"<h2>Version {e(rel.version)} ({e(rel.date)}{commit})</h2>")
+            if any(v == rel.version for v, _ in self.versions):
+                parts.append(f'<p>{link(f"../changes/{rel.version}/", f"What changed since {rel.version}")}.</p>')
             artifacts = rel.artifacts or ()
             rows = [[link(f"{base}/{a.name}", a.name), f"{a.size:,}", f"<code>{e(a.sha256)}</code>"] for a in artifacts]
             if not rows:
@@ -743,6 +779,7 @@ class Site:
         out["statistics.md"] = self.statistics()
         out["coverage.md"] = self.coverage()
         out["map.md"] = self.world_map()
+        out.update(self.changes_since())
         return out
 
 
