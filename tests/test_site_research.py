@@ -77,6 +77,15 @@ def test_the_explorer_filters_in_a_real_browser(site):  # noqa: F811
             page.wait_for_selector(".explorer-count[data-count]")
             assert page.locator(".explorer-count").get_attribute("data-count") == "1"
             assert page.locator("tbody a").first.get_attribute("href") == "../entries/cn-bj-2018-mentougou-ai-park/"
+            page.goto(server.url + "/map/")
+            page.wait_for_function("document.querySelector('object.world-map').contentDocument && "
+                                   "document.querySelector('object.world-map').contentDocument.querySelectorAll('a.map-country').length > 0")
+            codes = page.evaluate("[...document.querySelector('object.world-map').contentDocument.querySelectorAll('.map-layer:not([display]) a.map-country')]"
+                                  ".map(a => a.getAttribute('data-code'))")
+            assert codes == ["CN"]  # one clickable shape per covered country
+            page.evaluate("document.querySelector('object.world-map').contentDocument.querySelector('a.map-country')"
+                          ".dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))")
+            page.wait_for_url("**/jurisdictions/CN/")
             browser.close()
     finally:
         server.close()
