@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,17 @@ def test_pre_commit_runs_fmt_and_validate_on_data_files():
     import re
 
     assert re.search(hooks["aipolicy-validate"]["files"], "data/entries.csv")
+
+
+def test_the_readme_lists_every_command_and_only_real_ones():
+    """The README's command list is written by hand: it must agree with the argument parser."""
+    from aipolicy.cli import build_parser
+
+    parser = build_parser()
+    commands = set(next(a for a in parser._actions if a.dest == "command").choices)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The `aipolicy` command", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    listed = set(re.findall(r"aipolicy ([a-z-]+)", block))
+    assert listed <= commands, listed - commands
+    missing = commands - listed
+    assert not missing, f"README's command list lacks: {sorted(missing)}"

@@ -70,8 +70,6 @@ def _date_pairs(ctx: Context) -> Iterator[tuple[str, str, str]]:
         for column, field in table.fields.items():
             if field.get("type") == "date" and f"{column}_precision" in table.fields:
                 yield name, column, f"{column}_precision"
-            elif field.get("type") == "date" and column == "date" and "date_precision" in table.fields:
-                yield name, column, "date_precision"
 
 
 @rule(across=True)

@@ -26,11 +26,8 @@ LIST_PAGE_SIZE = 200  # entries listed per page of a jurisdiction, topic or orga
 
 class Site(ResearchPages):
     def __init__(self, package: Package):
-        from .loader import typed_tables
-
         self.package = package
         self.t = {name: table.frame for name, table in package.tables.items()}
-        self.typed = typed_tables(package)
         self.meta = cite.working_meta(package.root, package.descriptor)
         t = self.t
         self.jur = t["jurisdictions"].set_index("jurisdiction_id")
