@@ -71,7 +71,7 @@
                  version, paste(names(known), collapse = ", ")), call. = FALSE)
   }
   dir.create(cache, recursive = TRUE, showWarnings = FALSE)
-  target <- file.path(cache, paste0("ai-policy-atlas-", version))
+  target <- file.path(cache, sub("\\.zip$", "", release$zip))  # the folder the zip unpacks to, named as the zip
   if (file.exists(file.path(target, "datapackage.json"))) return(target)
   zip_path <- file.path(cache, release$zip)
   if (!file.exists(zip_path) || .aipolicy_sha256(zip_path) != release$sha256) {

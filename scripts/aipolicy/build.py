@@ -37,8 +37,9 @@ class BuildRefused(Exception):
         self.problems = problems or []
 
 
-def artifact_name(version: str) -> str:
-    return f"ai-policy-atlas-{version}"
+def artifact_name(descriptor: dict, version: str) -> str:
+    """The stem of every artifact's name: the data package's name and the version."""
+    return f"{descriptor.get('name') or 'dataset'}-{version}"
 
 
 def build(root: str | Path | None = None, dist: str | Path | None = None) -> Path:
@@ -66,7 +67,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None) -> Pat
 
 def write_artifacts(package: Package, out: Path) -> None:
     meta = cite.dataset_meta(package.root, package.descriptor)
-    name = artifact_name(meta.version)
+    name = artifact_name(package.descriptor, meta.version)
     stamp = _zip_time(meta.date_released)
     (out / f"{name}.bib").write_text(bibliography(package, meta, biblatex=False), encoding="utf-8")
     (out / f"{name}.biblatex.bib").write_text(bibliography(package, meta, biblatex=True), encoding="utf-8")

@@ -29,6 +29,7 @@ class DatasetMeta:
     repository: str | None
     doi: str | None
     license: str
+    name: str = "ai-policy-atlas"  # the data package's name (datapackage.json), which names every artifact
     unreleased: bool = False  # the data differ from release `version`: changes made after it
 
     @property
@@ -38,7 +39,7 @@ class DatasetMeta:
 
     @property
     def key(self) -> str:
-        return f"ai-policy-atlas-{self.version}" + ("-unreleased" if self.unreleased else "")
+        return f"{self.name}-{self.version}" + ("-unreleased" if self.unreleased else "")
 
     @property
     def year(self) -> str:
@@ -68,6 +69,7 @@ def dataset_meta(root: Path, descriptor: dict, version: str | None = None, date:
         doi=citation.get("doi"),
         license=str(citation.get("license", "")),
         unreleased=unreleased,
+        name=str(descriptor.get("name") or "dataset"),
     )
 
 
@@ -138,7 +140,7 @@ def cite(meta: DatasetMeta, fmt: str = "bibtex", entry: dict | None = None) -> s
             etype, fields = dataset_fields(meta, biblatex)
             return write_bib([(meta.key, etype, fields)])
         etype, fields = entry_fields(meta, entry, biblatex)
-        return write_bib([(f"{entry['entry_id']}-{meta.key.removeprefix('ai-policy-atlas-')}", etype, fields)])
+        return write_bib([(f"{entry['entry_id']}-{meta.key.removeprefix(meta.name + '-')}", etype, fields)])
     if fmt == "text":
         doi = f" https://doi.org/{meta.doi}" if meta.doi else ""
         if entry is None:

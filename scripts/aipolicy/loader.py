@@ -103,7 +103,7 @@ def _release_dir(version: str, cache: Path | None = None) -> Path:
     except Exception as exc:  # network errors, HTTP errors
         raise PackageError(f"download of version {version} from {release['url']} failed: {exc}; without network, rebuild it "
                            f"from a clone of the repository with `aipolicy rebuild {version}`, which puts it where this loader looks") from None
-    target = cache / f"ai-policy-atlas-{version}"
+    target = cache / Path(release["zip"]).stem  # the folder the zip unpacks to, named as the zip
     if not (target / "datapackage.json").is_file():
         _extract(Path(path), target, release["sha256"])
     return target

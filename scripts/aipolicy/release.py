@@ -74,7 +74,9 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None,
         git(root, "commit", "-q", "-m", f"Release {version}")
         release_commit = git(root, "rev-parse", "HEAD").strip()
     dist = build(root)
-    zip_path = dist / f"{package.descriptor.get('name', 'ai-policy-atlas')}-{version}.zip"
+    from .build import artifact_name
+
+    zip_path = dist / f"{artifact_name(package.descriptor, version)}.zip"
     record_release(root, version, date, release_commit, dist, zip_path.name)
     return {**plan, "dist": str(dist), "zip": zip_path.name, "commit": release_commit}
 
