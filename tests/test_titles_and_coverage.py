@@ -210,3 +210,15 @@ def test_a_local_title_may_not_repeat_the_english_one(pkg):
     pkg.set_cell("entries", line, "title_local", "New Generation Artificial Intelligence Development Plan")
     p = only(pkg, "title-local")
     assert p.message == 'title_local "New Generation Artificial Intelligence Development Plan" repeats the English title'
+
+
+def test_every_country_of_the_live_data_has_an_m49_region():
+    import csv
+
+    from aipolicy.regions import region_of
+    from conftest import ROOT
+
+    rows = list(csv.DictReader((ROOT / "data" / "jurisdictions.csv").read_text(encoding="utf-8").splitlines()))
+    missing = [r["jurisdiction_id"] for r in rows if r["level"] in ("country", "subdivision") and region_of(r["jurisdiction_id"], r["level"])[0] is None]
+    assert missing == []
+    assert region_of("GB", "country") == ("Europe", "Northern Europe") and region_of("GR", "country") == ("Europe", "Southern Europe")

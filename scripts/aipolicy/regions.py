@@ -8,6 +8,7 @@ takes its country's region; supranational and international jurisdictions have n
 from __future__ import annotations
 
 import csv
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -27,9 +28,12 @@ def by_country() -> dict[str, tuple[str, str]]:
     text = resources.files("country_converter").joinpath("country_data.tsv").read_text(encoding="utf-8")
     out = {}
     for row in csv.DictReader(text.splitlines(), delimiter="\t"):
-        code, continent, subregion = row.get("ISO2", ""), row.get("continent", ""), row.get("UNregion", "")
-        if len(code) == 2 and continent in M49_REGIONS:
-            out[code] = (M49_REGIONS[continent], subregion)
+        continent, subregion = row.get("continent", ""), row.get("UNregion", "")
+        # The ISO2 column holds a code, or for a few countries a pattern of codes (`^GB$|^UK$`): take each code in it.
+        codes = re.findall(r"[A-Z]{2}", row.get("ISO2", ""))
+        if codes and continent in M49_REGIONS:
+            for code in codes:
+                out.setdefault(code, (M49_REGIONS[continent], subregion))
     return out
 
 
