@@ -237,6 +237,16 @@ def measured(cmd: list[str], cwd: Path) -> dict:
     return {**runs[1], "peak_mb": max(r["peak_mb"] for r in runs), "runs_s": [r["seconds"] for r in runs]}
 
 
+# The parse floor the validator is measured against: DuckDB reading every CSV of the package
+# with every column as text, strict quoting, nothing checked (the yardstick of #26).
+DUCKDB_FLOOR = """
+import sys, glob, duckdb
+con = duckdb.connect()
+for path in sorted(glob.glob(sys.argv[1] + "/data/*.csv")):
+    con.execute("SELECT count(*) FROM read_csv(?, all_varchar=true, header=true, strict_mode=true, quote='\\"', escape='\\"')", [path]).fetchone()
+"""
+
+
 def _validate_bench(scales: list[int], work: Path, frictionless_limit: int) -> list[dict]:
     rows = []
     for n in scales:
@@ -252,9 +262,13 @@ def _validate_bench(scales: list[int], work: Path, frictionless_limit: int) -> l
             n_entries = n
         total_rows = sum(max(len(p.read_bytes().split(b"\n")) - 2, 0) for p in (pkg / "data").glob("*.csv"))
         ours = measured([PY, "-m", "aipolicy", "validate", "."], pkg)
+        floor = measured([PY, "-c", DUCKDB_FLOOR, "."], pkg)
         theirs = measured([FRICTIONLESS, "validate", "--json", "datapackage.json"], pkg) if n <= frictionless_limit else None
         row = {"scale": label, "entries": n_entries, "rows": total_rows, "aipolicy_s": ours["seconds"], "aipolicy_mb": ours["peak_mb"],
-               "aipolicy_valid": ours["exit"] == 0, "aipolicy_rows_per_s": round(total_rows / ours["seconds"]) if ours["seconds"] else None}
+               "aipolicy_valid": ours["exit"] == 0, "aipolicy_rows_per_s": round(total_rows / ours["seconds"]) if ours["seconds"] else None,
+               "duckdb_floor_s": floor["seconds"], "duckdb_floor_mb": floor["peak_mb"], "duckdb_floor_ok": floor["exit"] == 0,
+               "x_floor_s": round(ours["seconds"] / floor["seconds"], 2) if floor["seconds"] else None,
+               "x_floor_mb": round(ours["peak_mb"] / floor["peak_mb"], 2) if floor["peak_mb"] else None}
         if theirs:
             row.update(frictionless_s=theirs["seconds"], frictionless_mb=theirs["peak_mb"], frictionless_valid=_frictionless_valid(theirs),
                        ratio=round(theirs["seconds"] / ours["seconds"], 1))

@@ -176,3 +176,15 @@ def test_versions_import_no_cycle():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
     source = (ROOT / "scripts" / "aipolicy" / "validate.py").read_text(encoding="utf-8")
     assert "from .release" not in source and "import release" not in source
+
+
+def test_a_copy_of_the_package_inside_a_clone_is_not_compared_with_its_releases(tmp_path):
+    """A copy in an ignored folder of the clone is not in the repository's history: nothing to compare."""
+    import shutil
+
+    clone_dir = clone(ROOT, tmp_path / "clone")
+    (clone_dir / ".git" / "info" / "exclude").write_text("scratch/\n")
+    copy = clone_dir / "scratch" / "pkg"
+    shutil.copytree(clone_dir, copy, ignore=shutil.ignore_patterns(".git", "scratch"))
+    result = run_cli("validate", str(copy))
+    assert "released IDs cannot be checked" not in result.stdout, result.stdout

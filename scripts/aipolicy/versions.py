@@ -124,8 +124,13 @@ def find(releases: dict[str, Release], name: str) -> Release:
 
 
 def in_git(root: Path) -> bool:
+    """Whether the package at `root` is in a Git clone's history: inside a work tree, with its
+    descriptor tracked (a copy of the package in an ignored folder of a clone is not)."""
     try:
-        return git(root, "rev-parse", "--is-inside-work-tree").strip() == "true"
+        if git(root, "rev-parse", "--is-inside-work-tree").strip() != "true":
+            return False
+        git(root, "ls-files", "--error-unmatch", "datapackage.json")
+        return True
     except PackageError:
         return False
 
