@@ -23,7 +23,8 @@ def test_an_english_entry_cannot_have_a_translated_title(pkg):
     p = only(pkg, "title-provenance")
     assert (p.path, p.line, p.column) == ("data/entries.csv", line, column)
     assert p.message == 'title_provenance "own-translation" is a translation, but the entry\'s language is English'
-    assert p.hint == "an English-language entry's title is the issuer's own: use official (or description for an event without a title)"
+    assert p.hint == ("an English-language entry's title is the issuer's own: use official (composed when the official title was not seen; "
+                      "description for an event without a title)")
 
 
 def test_a_third_party_translation_must_name_its_source(pkg):
@@ -222,3 +223,13 @@ def test_every_country_of_the_live_data_has_an_m49_region():
     missing = [r["jurisdiction_id"] for r in rows if r["level"] in ("country", "subdivision") and region_of(r["jurisdiction_id"], r["level"])[0] is None]
     assert missing == []
     assert region_of("GB", "country") == ("Europe", "Northern Europe") and region_of("GR", "country") == ("Europe", "Southern Europe")
+
+
+def test_a_composed_title_is_allowed_for_an_english_document_and_marked(pkg):
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "language", "en")
+    pkg.set_cell("entries", line, "title_local", "")
+    pkg.set_cell("entries", line, "title_provenance", "composed")
+    assert [p.text() for p in validate(pkg.root)] == []
+    result = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", "text")
+    assert "[title composed by the atlas, not the official title]" in result.stdout

@@ -109,7 +109,8 @@ def dataset_fields(meta: DatasetMeta, biblatex: bool) -> tuple[str, dict[str, st
 
 
 # How a translated title is marked in a citation (the `note` field, which bibtex and biber both accept).
-TITLE_MARKS = {"third-party-translation": "unofficial translation of the title", "own-translation": "unofficial translation of the title by the atlas"}
+TITLE_MARKS = {"third-party-translation": "unofficial translation of the title", "own-translation": "unofficial translation of the title by the atlas",
+               "composed": "title composed by the atlas, not the official title"}
 
 
 def title_mark(entry: dict) -> str | None:

@@ -314,7 +314,7 @@ def titles_say_where_they_come_from(ctx: Context):
     translated = prov.is_in(["official-translation", "third-party-translation", "own-translation"])
     yield Spec("entries", "title_provenance", "title-provenance", ~(_is_english(pl.col("language")) & translated).fill_null(False),
                lambda v: f"title_provenance {quote(v)} is a translation, but the entry's language is English",
-               "an English-language entry's title is the issuer's own: use official (or description for an event without a title)")
+               "an English-language entry's title is the issuer's own: use official (composed when the official title was not seen; description for an event without a title)")
     yield Spec("entries", "title_source_id", "title-provenance", ((prov == "third-party-translation") == source.is_not_null()).fill_null(True),
                lambda v: "title_source_id must be given exactly when title_provenance is third-party-translation",
                "name the cited source whose translation the title is in title_source_id, or set title_provenance to what the title is")

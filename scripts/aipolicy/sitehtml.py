@@ -74,7 +74,8 @@ def title_note(provenance: str, source: str | None) -> str:
     """Where an entry's English title comes from, in words."""
     return {"official": "Official title.", "official-translation": "Official English translation published by the issuer.",
             "third-party-translation": f"Unofficial translation of the title, by {source}." if source else "Unofficial translation of the title.",
-            "own-translation": "Our translation of the title.", "description": "A description: the event has no title of its own."}.get(provenance, "")
+            "own-translation": "Our translation of the title.", "composed": "A title composed by the atlas from the document's number and subject; its official title is not recorded.",
+            "description": "A description: the event has no title of its own."}.get(provenance, "")
 
 
 def code_spans(text: str) -> str:
