@@ -77,6 +77,9 @@ def test_the_explorer_filters_in_a_real_browser(site):  # noqa: F811
             page.wait_for_selector(".explorer-count[data-count]")
             assert page.locator(".explorer-count").get_attribute("data-count") == "1"
             assert page.locator("tbody a").first.get_attribute("href") == "../entries/cn-bj-2018-mentougou-ai-park/"
+            page.goto(server.url + "/entries/cn-2017-new-generation-ai-development-plan/")
+            assert page.locator("h2", has_text="History").count() == 1
+            assert "First appeared in the unreleased changes." in page.locator("h2:has-text('History') + ul").inner_text()
             page.goto(server.url + "/map/")
             page.wait_for_function("document.querySelector('object.world-map').contentDocument && "
                                    "document.querySelector('object.world-map').contentDocument.querySelectorAll('a.map-country').length > 0")
