@@ -45,17 +45,19 @@ def cmd_build(args) -> int:
         return EXIT_INVALID
     for path in sorted(dist.iterdir()):
         print(f"{path.stat().st_size:>10}  {path.relative_to(dist.parent)}")
-    _warn_if_not_the_release(dist)
+    from .package import find_root
+
+    _warn_if_not_the_release(dist, find_root(args.path))
     return EXIT_OK
 
 
-def _warn_if_not_the_release(dist) -> None:
+def _warn_if_not_the_release(dist, root) -> None:
     """A build of changes made after a release still carries that release's number: say so."""
     import hashlib
 
     from .versions import registry
 
-    known = registry(dist.parent)
+    known = registry(root)  # the package's registry, wherever --dist put the artifacts
     for zip_path in dist.glob("*.zip"):
         version = zip_path.stem.rsplit("-", 1)[-1]
         rel = known.get(version)

@@ -6,7 +6,6 @@ importing `aipolicy` to load data never imports frictionless or pandera.
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from pathlib import Path
 
@@ -80,15 +79,10 @@ def typed_tables(package: Package) -> dict[str, pd.DataFrame]:
     return typed_frames(list(package.tables.values()))
 
 
-def releases() -> dict[str, dict]:
-    """The registry of released versions: their artifact, address and sha256."""
-    if not REGISTRY.is_file():
-        return {}
-    return json.loads(REGISTRY.read_text(encoding="utf-8"))
-
-
 def _release_dir(version: str, cache: Path | None = None) -> Path:
-    known = releases()
+    from .versions import read_registry
+
+    known = read_registry(REGISTRY)
     if version not in known:
         listed = ", ".join(sorted(known)) or "none yet"
         raise PackageError(f"version {version!r} is not a released version of the atlas (released: {listed})")
@@ -97,15 +91,15 @@ def _release_dir(version: str, cache: Path | None = None) -> Path:
 
     cache = Path(cache) if cache else Path(pooch.os_cache("aipolicy"))
     try:
-        path = pooch.retrieve(release["url"], known_hash=f"sha256:{release['sha256']}", fname=release["zip"], path=cache, progressbar=False)
+        path = pooch.retrieve(release.url, known_hash=f"sha256:{release.sha256}", fname=release.zip, path=cache, progressbar=False)
     except ValueError as exc:  # pooch reports a hash mismatch as ValueError and deletes the file
         raise PackageError(f"download of version {version} failed its sha256 check; nothing was loaded ({exc})") from None
     except Exception as exc:  # network errors, HTTP errors
-        raise PackageError(f"download of version {version} from {release['url']} failed: {exc}; without network, rebuild it "
+        raise PackageError(f"download of version {version} from {release.url} failed: {exc}; without network, rebuild it "
                            f"from a clone of the repository with `aipolicy rebuild {version}`, which puts it where this loader looks") from None
-    target = cache / Path(release["zip"]).stem  # the folder the zip unpacks to, named as the zip
+    target = cache / Path(release.zip).stem  # the folder the zip unpacks to, named as the zip
     if not (target / "datapackage.json").is_file():
-        _extract(Path(path), target, release["sha256"])
+        _extract(Path(path), target, release.sha256)
     return target
 
 

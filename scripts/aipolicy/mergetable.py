@@ -150,26 +150,20 @@ def render(header: list[str], merged: list[tuple[Row | None, Row | None]]) -> st
 
 
 def _schema(path: str) -> tuple[str, list[str], list[str]]:
-    """(table name, primary key, fields in schema order) of the table at `path`, from the
-    package's descriptor in the working directory's repository."""
-    from .package import PackageError, find_root
+    """(table name, primary key, fields in schema order) of the table at `path`, read by the
+    package reader from the descriptor of the working directory's repository."""
+    from .package import PackageError, read_package
 
     try:
-        root = find_root(None)
+        package = read_package(None, strict=False, rows=False)
     except PackageError as exc:
         raise Unmergeable(str(exc)) from None
-    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
-    for resource in descriptor.get("resources", []):
-        if resource.get("path") == path:
-            schema = resource["schema"]
-            if isinstance(schema, str):
-                schema = json.loads((root / schema).read_text(encoding="utf-8"))
-            key = schema.get("primaryKey") or []
-            key = [key] if isinstance(key, str) else list(key)
-            if not key:
-                raise Unmergeable(f"{path}: the table has no primary key")
-            return resource["name"], key, [f["name"] for f in schema["fields"]]
-    raise Unmergeable(f"{path} is not a table of datapackage.json")
+    table = next((t for t in package.tables.values() if t.path == path), None)
+    if table is None or not table.field_names:
+        raise Unmergeable(f"{path} is not a table of datapackage.json")
+    if not table.primary_key:
+        raise Unmergeable(f"{path}: the table has no primary key")
+    return table.name, list(table.primary_key), list(table.field_names)
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, path: str) -> list[Conflict]:

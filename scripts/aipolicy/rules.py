@@ -302,6 +302,11 @@ IDENTIFIER_FORMS = {
 }
 
 
+def _pair(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Two key columns as one string, to look pairs up in another table's pairs."""
+    return pl.concat_str([a, b], separator="\x1f")
+
+
 def _is_english(language: pl.Expr) -> pl.Expr:
     return (language == "en") | language.str.starts_with("en-")
 
@@ -327,10 +332,9 @@ def titles_say_where_they_come_from(ctx: Context):
 def title_translations_are_cited(ctx: Context):
     if not _readable(ctx, "entries", "entry_sources"):
         return
-    pairs = pl.concat_str([pl.col("entry_id"), pl.col("source_id")], separator="\x1f")
-    cited = ctx.data("entry_sources").select(pairs.alias("pair")).get_column("pair")
+    cited = ctx.data("entry_sources").select(_pair(pl.col("entry_id"), pl.col("source_id")).alias("pair")).get_column("pair")
     yield Spec("entries", "title_source_id", "title-source-cited",
-               pl.col("title_source_id").is_null() | member(pl.concat_str([pl.col("entry_id"), pl.col("title_source_id")], separator="\x1f"), cited),
+               pl.col("title_source_id").is_null() | member(_pair(pl.col("entry_id"), pl.col("title_source_id")), cited),
                lambda v: f"title_source_id {quote(v)} is not one of the entry's cited sources",
                "cite that source for the entry in data/entry_sources.csv, or name one of its cited sources")
 
@@ -339,8 +343,8 @@ def title_translations_are_cited(ctx: Context):
 def other_names_differ_from_the_title(ctx: Context):
     if not _readable(ctx, "entries", "entry_names"):
         return
-    titles = ctx.data("entries").select(pl.concat_str([pl.col("entry_id"), pl.col("title").str.to_lowercase()], separator="\x1f").alias("t")).get_column("t")
-    yield Spec("entry_names", "name", "other-name", ~member(pl.concat_str([pl.col("entry_id"), pl.col("name").str.to_lowercase()], separator="\x1f"), titles).fill_null(False),
+    titles = ctx.data("entries").select(_pair(pl.col("entry_id"), pl.col("title").str.to_lowercase()).alias("t")).get_column("t")
+    yield Spec("entry_names", "name", "other-name", ~member(_pair(pl.col("entry_id"), pl.col("name").str.to_lowercase()), titles).fill_null(False),
                lambda v: f"name {quote(v)} repeats the entry's title", "list only names other than the title; remove this row")
 
 
@@ -372,7 +376,7 @@ def every_country_has_its_checklist(ctx: Context):
     if not _readable(ctx, "jurisdictions", "checklist"):
         return
     items = [str(v) for v in ctx.package.tables["checklist"].fields["item"]["constraints"]["enum"]]
-    have = ctx.data("checklist").select(pl.concat_str([pl.col("jurisdiction_id"), pl.col("item")], separator="\x1f").alias("k")).get_column("k")
+    have = ctx.data("checklist").select(_pair(pl.col("jurisdiction_id"), pl.col("item")).alias("k")).get_column("k")
     listed = ", ".join(items)
 
     def missing(jid: str) -> list[str]:
@@ -381,7 +385,7 @@ def every_country_has_its_checklist(ctx: Context):
 
     complete = pl.lit(True)
     for item in items:
-        complete = complete & member(pl.concat_str([pl.col("jurisdiction_id"), pl.lit(item)], separator="\x1f"), have)
+        complete = complete & member(_pair(pl.col("jurisdiction_id"), pl.lit(item)), have)
     yield Spec("jurisdictions", "jurisdiction_id", "checklist-complete", complete | (pl.col("level") == "subdivision"),
                lambda v: f"jurisdiction {quote(v)} lacks checklist rows for {', '.join(missing(str(v)))}",
                f"add a row to data/checklist.csv for each of {listed} (status not-yet-checked until someone reviews it)")

@@ -31,6 +31,8 @@ class Site(ResearchPages):
         self.meta = cite.working_meta(package.root, package.descriptor)
         t = self.t
         self.jur = t["jurisdictions"].set_index("jurisdiction_id")
+        # The country each jurisdiction belongs to (a subdivision's, or itself).
+        self.country_of = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
         self.orgs = t["organizations"].set_index("organization_id")
         self.topics = t["topics"].set_index("topic_id")
         self.sources = t["sources"].set_index("source_id")

@@ -134,8 +134,7 @@ class ResearchPages:
         from . import worldmap
 
         folder = worldmap.atlas_dir(self.package.root)
-        country = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
-        entries = self.entries.assign(country=self.entries["jurisdiction_id"].map(country))
+        entries = self.entries.assign(country=self.entries["jurisdiction_id"].map(self.country_of))
         national = entries[entries["country"].map(lambda c: self.jur.at[c, "level"] == "country" if c in self.jur.index else False)]
         names = self.jur["name"].to_dict()
         kinds = [("all", "all entries")] + [(k, kind_label(k)) for k in ("law", "strategy", "regulation", "guideline", "institution") if (national["kind"] == k).any()]
@@ -263,10 +262,9 @@ class ResearchPages:
         check = self.t["checklist"]
         cells = {(r["jurisdiction_id"], r["item"]): r for _, r in check.iterrows()}
         counts = self.entries["jurisdiction_id"].value_counts()
-        country_of = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
         total = Counter()
         for j, n in counts.items():
-            total[country_of.get(j, j)] += n
+            total[self.country_of.get(j, j)] += n
         present = Counter(r["item"] for r in cells.values() if r["status"] == "present")
         body = ["<h1>Coverage</h1>",
                 "<p>What the atlas holds for each jurisdiction, measured against the checklist of the "
