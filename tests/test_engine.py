@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from aipolicy import checks, fieldtypes, package, rules
+from aipolicy.schema import Field
 from aipolicy.validate import validate
 from conftest import Pkg, run_cli
 
@@ -180,7 +181,7 @@ def python_reading(value: str, kind: str):
 @given(st.lists(CELLS, min_size=1, max_size=20), st.sampled_from(["date", "number", "integer", "boolean"]))
 def test_cells_are_read_as_python_reads_them(values, kind):
     """The one reading of types (validator and loader) agrees with Python's parsers on every cell."""
-    field = {"name": "x", "type": kind}
+    field = Field.from_descriptor({"name": "x", "type": kind})
     data = pl.DataFrame({"x": values}, schema={"x": pl.String})
     bad = data.select(fieldtypes.bad_expr("x", field)).to_series().to_list()
     typed = data.select(fieldtypes.typed_expr("x", field)).to_series().to_list()

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import aipolicy
+from aipolicy import fieldtypes
 from aipolicy import loader as load_module
 from aipolicy.build import build
 from aipolicy.package import PackageError
@@ -152,7 +153,6 @@ def test_a_value_that_does_not_fit_its_type_is_an_error_not_a_missing_value(pkg)
 def test_load_then_write_reproduces_the_canonical_csv_byte_for_byte():
     """On the live data: every typed table written back is exactly the file it came from."""
     from aipolicy.fastops import csv_body
-    from aipolicy.fieldtypes import to_text
     from aipolicy.package import read_package
 
     package = read_package(ROOT, strict=False)
@@ -162,3 +162,17 @@ def test_load_then_write_reproduces_the_canonical_csv_byte_for_byte():
         text = pd.DataFrame({col: to_text(frame[col], table.fields[col]) for col in frame.columns})
         written = (",".join(table.field_names) + "\n").encode() + csv_body(text)
         assert written == (ROOT / table.path).read_bytes(), name
+
+
+def to_text(typed: pd.Series, field) -> pd.Series:
+    """Typed values back to the text of the canonical CSV (the inverse of loading)."""
+    kind = field.type
+    if kind == "date":
+        return typed.dt.strftime("%Y-%m-%d").astype("str")
+    if kind == "number":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else fieldtypes.format_number(v)).astype("str")
+    if kind == "integer":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else str(int(v))).astype("str")
+    if kind == "boolean":
+        return typed.astype(object).map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
+    return typed.astype(object).where(typed.notna(), None).astype("str")

@@ -233,3 +233,4 @@ def test_a_composed_title_is_allowed_for_an_english_document_and_marked(pkg):
     assert [p.text() for p in validate(pkg.root)] == []
     result = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", "text")
     assert "[title composed by the atlas, not the official title]" in result.stdout
+

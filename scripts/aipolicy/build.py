@@ -153,12 +153,11 @@ def _quote_ident(name: str) -> str:
 def create_table_sql(table: Table) -> str:
     cols = []
     for name, field in table.fields.items():
-        c = field.get("constraints", {})
-        col = f"{_quote_ident(name)} {SQL_TYPES.get(field.get('type', 'string'), 'TEXT')}"
-        if c.get("required"):
+        col = f"{_quote_ident(name)} {SQL_TYPES.get(field.type, 'TEXT')}"
+        if field.required:
             col += " NOT NULL"
-        if "enum" in c:
-            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in c["enum"])
+        if field.enum is not None:
+            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in field.enum)
             col += f" CHECK ({_quote_ident(name)} IN ({allowed}))"
         cols.append(col)
     if table.primary_key:
@@ -181,7 +180,7 @@ def _canonical_rows(table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _sql_values(table: Table, frame: pd.DataFrame, typed: pd.DataFrame) -> list[tuple]:
     columns = []
     for name, field in table.fields.items():
-        kind = field.get("type", "string")
+        kind = field.type
         if kind in ("number", "integer", "boolean"):
             values = typed[name].astype(object).where(typed[name].notna(), None)
             columns.append([None if v is None else (int(v) if kind != "number" else float(v)) for v in values])
@@ -303,10 +302,10 @@ def parquet_schema(table: Table, descriptor: dict):
     types = {"string": pa.string(), "date": pa.date32(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
     fields = []
     for name, field in table.fields.items():
-        c = field.get("constraints", {})
-        kind = pa.dictionary(pa.int8() if len(c.get("enum", [])) < 128 else pa.int32(), pa.string()) if "enum" in c else types.get(field.get("type", "string"), pa.string())
-        meta = {"description": field.get("description", "")}
-        fields.append(pa.field(name, kind, nullable=not c.get("required", False), metadata=meta))
+        enum = field.enum
+        kind = pa.dictionary(pa.int8() if len(enum) < 128 else pa.int32(), pa.string()) if enum is not None else types.get(field.type, pa.string())
+        meta = {"description": field.description}
+        fields.append(pa.field(name, kind, nullable=not field.required, metadata=meta))
     licenses = "; ".join(str(x.get("name", "")) for x in descriptor.get("licenses", []))
     meta = {"dataset": str(descriptor.get("name", "")), "version": str(descriptor.get("version", "")), "table": table.name,
             "title": str(descriptor.get("title", "")), "license": licenses}
@@ -322,7 +321,7 @@ def write_parquet(frame: pd.DataFrame, path: Path, table: Table, descriptor: dic
     for field in schema:
         values = frame[field.name]
         if pa.types.is_dictionary(field.type):
-            enum = [str(v) for v in table.fields[field.name]["constraints"]["enum"]]
+            enum = table.fields[field.name].enum
             codes = pd.Categorical(values.astype(object).where(values.notna(), None), categories=enum).codes
             indices = pa.array(codes, type=field.type.index_type, mask=codes < 0)
             columns.append(pa.DictionaryArray.from_arrays(indices, pa.array(enum, type=pa.string())))
@@ -343,7 +342,7 @@ def datasette_metadata(package: Package, meta: cite.DatasetMeta, name: str) -> d
     for table in package.tables.values():
         resource = next(r for r in package.descriptor["resources"] if r["name"] == table.name)
         tables[table.name] = {"description": resource.get("description", ""),
-                              "columns": {n: f.get("description", "") for n, f in table.fields.items()}}
+                              "columns": {n: f.description for n, f in table.fields.items()}}
     tables["entries"].update(fts_table="entries_fts", fts_pk="rowid", searchmode="raw")
     tables["jurisdiction_regions"] = {"description": "The UN M49 region and sub-region of each jurisdiction, derived at build time.",
                                       "columns": {"jurisdiction_id": "The jurisdiction.", "region": "UN M49 region.", "subregion": "UN M49 sub-region or intermediate region."}}

@@ -17,6 +17,7 @@ import polars as pl
 
 from . import fieldtypes
 from .package import Package, Reference, Table
+from .schema import Field
 from .problems import Problem, quote
 
 
@@ -109,23 +110,23 @@ def foreign_key_specs(table: Table, ctx: Context) -> list[Spec]:
     return [spec for reference in table.references if (spec := _foreign_key_spec(table, ctx, reference))]
 
 
-def _field_specs(table: Table, name: str, field: dict) -> list[Spec]:
+def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
     t = table.name
-    kind = field.get("type", "string")
-    c = field.get("constraints", {})
+    kind = field.type
+    c = field.constraints
     col = pl.col(name)
     specs: list[Spec] = []
-    if c.get("required"):
-        specs.append(Spec(t, name, "required", col.is_not_null(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.get('description', '')}"))
+    if field.required:
+        specs.append(Spec(t, name, "required", col.is_not_null(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.description}"))
     if kind != "string":
         bad_text = fieldtypes.FORMAT_HINT.get(kind, f"is not a valid {kind}")
         specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
-    if "enum" in c:
-        allowed = [str(a) for a in c["enum"]]
+    if field.enum is not None:
+        allowed = field.enum
         shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
         specs.append(Spec(t, name, "enum", member(col, allowed), lambda v, n=name: f"{n} {quote(v)} is not one of the allowed values", f"use one of: {shown}"))
-    if "pattern" in c:
-        pattern = c["pattern"]
+    if field.pattern is not None:
+        pattern = field.pattern
         specs.append(Spec(t, name, "pattern", fieldtypes.fullmatch(col, pattern), lambda v, n=name, p=pattern: f"{n} {quote(v)} does not match the pattern {p}", pattern_hint(name, pattern)))
     for key, test, word in (("minLength", "ge", "shorter than"), ("maxLength", "le", "longer than")):
         if key in c:
@@ -137,7 +138,7 @@ def _field_specs(table: Table, name: str, field: dict) -> list[Spec]:
             limit = fieldtypes.typed_literal(c[key], field)
             specs.append(Spec(t, name, key, getattr(fieldtypes.typed_expr(name, field), test)(limit),
                               lambda v, n=name, l=c[key], w=word, k=key: f"{n} {quote(v)} is {w} the {k} {l}"))
-    if c.get("unique"):
+    if field.unique:
         specs.append(Spec(t, name, "unique", col.is_first_distinct() | col.is_null(), lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
     return specs
 

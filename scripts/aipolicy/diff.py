@@ -104,11 +104,12 @@ def schema_changes(old: Package, new: Package) -> tuple[list[str], list[str]]:
             if col not in fa:
                 additive.append(f"{name}.{col} added")
                 continue
-            if fa[col].get("type") != fb[col].get("type"):
-                breaking.append(f"{name}.{col}: type {fa[col].get('type')} -> {fb[col].get('type')}")
-            for what in _tightened(fa[col].get("constraints", {}), fb[col].get("constraints", {})):
+            if fa[col].type != fb[col].type:
+                breaking.append(f"{name}.{col}: type {fa[col].type} -> {fb[col].type}")
+            tightened = _tightened(fa[col].constraints, fb[col].constraints)
+            for what in tightened:
                 breaking.append(f"{name}.{col}: {what}")
-            if fa[col].get("constraints", {}) != fb[col].get("constraints", {}) and not _tightened(fa[col].get("constraints", {}), fb[col].get("constraints", {})):
+            if fa[col].constraints != fb[col].constraints and not tightened:
                 additive.append(f"{name}.{col}: constraints loosened")
         if [c for c in a.field_names if c in fb] != [c for c in b.field_names if c in fa]:
             breaking.append(f"{name}: columns reordered")

@@ -6,6 +6,11 @@ own reading of each type.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .schema import Field
+
 NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 INTEGER = r"[+-]?[0-9]+"
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -25,12 +30,12 @@ def fullmatch(expr, pattern: str):
     return expr.str.contains(f"^(?:{pattern})$")
 
 
-def typed_expr(name: str, field: dict):
+def typed_expr(name: str, field: Field):
     """The column as its Table Schema type, null where missing or not parseable."""
     import polars as pl
 
     col = pl.col(name)
-    kind = field.get("type", "string")
+    kind = field.type
     if kind == "date":
         return pl.when(fullmatch(col, DATE)).then(col).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     if kind == "number":
@@ -42,12 +47,12 @@ def typed_expr(name: str, field: dict):
     return col
 
 
-def bad_expr(name: str, field: dict):
+def bad_expr(name: str, field: Field):
     """True where a cell is present but does not parse as the field's type."""
     import polars as pl
 
     col = pl.col(name)
-    kind = field.get("type", "string")
+    kind = field.type
     if kind in ("number", "integer"):  # shape decides: an integer too large for 64 bits is still an integer
         return col.is_not_null() & ~fullmatch(col, NUMBER if kind == "number" else INTEGER)
     if kind in ("date", "boolean"):
@@ -55,23 +60,22 @@ def bad_expr(name: str, field: dict):
     return pl.lit(False)
 
 
-def typed_literal(value, field: dict):
+def typed_literal(value, field: Field):
     """A constraint's value (a minimum, a maximum) in the field's type."""
     import datetime as dt
 
-    if field.get("type") == "date" and isinstance(value, str):
+    if field.type == "date" and isinstance(value, str):
         return dt.date.fromisoformat(value)
     return value
 
 
-def pandas_dtype(field: dict):
+def pandas_dtype(field: Field):
     """The pandas dtype a loaded column gets: categories for enums, nullable types otherwise."""
     import pandas as pd
 
-    kind = field.get("type", "string")
-    enum = field.get("constraints", {}).get("enum")
-    if enum and kind == "string":
-        return pd.CategoricalDtype(categories=enum, ordered=bool(field.get("x-ordered", False)))
+    kind = field.type
+    if field.enum and kind == "string":
+        return pd.CategoricalDtype(categories=field.enum, ordered=field.ordered)
     return {"string": "string", "number": "Float64", "integer": "Int64", "boolean": "boolean", "date": "datetime64[s]"}.get(kind, "string")
 
 
@@ -80,18 +84,3 @@ def format_number(value: float) -> str:
     (Python's repr), without a trailing `.0` (13800000000, 54.87, 1e+26)."""
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
-
-
-def to_text(typed: pd.Series, field: dict) -> pd.Series:
-    """Typed values back to the text of the canonical CSV (the inverse of loading)."""
-    import pandas as pd
-    kind = field.get("type", "string")
-    if kind == "date":
-        return typed.dt.strftime("%Y-%m-%d").astype("str")
-    if kind == "number":
-        return typed.astype(object).map(lambda v: None if pd.isna(v) else format_number(v)).astype("str")
-    if kind == "integer":
-        return typed.astype(object).map(lambda v: None if pd.isna(v) else str(int(v))).astype("str")
-    if kind == "boolean":
-        return typed.astype(object).map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
-    return typed.astype(object).where(typed.notna(), None).astype("str")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import fieldtypes
 from .package import Package, PackageError, read_package
+from .schema import Field
 
 REGISTRY = Path(__file__).with_name("releases.json")
 
@@ -35,18 +36,16 @@ def typed_frames(tables) -> dict[str, pd.DataFrame]:
         found = []
         for name, field in table.fields.items():
             misfit = fieldtypes.bad_expr(name, field)
-            enum = field.get("constraints", {}).get("enum")
-            if enum and field.get("type", "string") == "string":
-                misfit = misfit | (pl.col(name).is_not_null() & ~member(pl.col(name), [str(e) for e in enum]))
+            if field.enum and field.type == "string":
+                misfit = misfit | (pl.col(name).is_not_null() & ~member(pl.col(name), field.enum))
             found.append(misfit.arg_true().first().alias(name))
         return table.data.lazy().select(found)
 
     for table, first in zip(tables, pl.collect_all([misfits(t) for t in tables])):
         for (name, field), row in zip(table.fields.items(), first.row(0) if len(first) else []):
             if row is not None:
-                enum = field.get("constraints", {}).get("enum")
                 raise PackageError(f"{table.path}:{table.line(row)}:{table.column_number(name)}: {name} {table.data[name][row]!r} "
-                                   f"does not fit the schema ({field.get('type', 'string')}{', enum' if enum else ''}); run `aipolicy validate` for every problem")
+                                   f"does not fit the schema ({field.type}{', enum' if field.enum else ''}); run `aipolicy validate` for every problem")
     typed = pl.collect_all([t.data.lazy().select(_typed(name, field) for name, field in t.fields.items()) for t in tables])
     nullable = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
                 pa.string_view(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
@@ -59,16 +58,15 @@ def typed_frames(tables) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _typed(name: str, field: dict):
+def _typed(name: str, field: Field):
     """The typed column as Polars hands it to pandas: enums as Polars enums (pandas categories
     in the schema's order), dates as datetimes (pandas datetime64, not Python dates)."""
     import polars as pl
 
-    enum = field.get("constraints", {}).get("enum")
-    if enum and field.get("type", "string") == "string":
-        return pl.col(name).cast(pl.Enum([str(e) for e in enum])).alias(name)
+    if field.enum and field.type == "string":
+        return pl.col(name).cast(pl.Enum(field.enum)).alias(name)
     expr = fieldtypes.typed_expr(name, field)
-    return (expr.cast(pl.Datetime("ms")) if field.get("type") == "date" else expr).alias(name)
+    return (expr.cast(pl.Datetime("ms")) if field.type == "date" else expr).alias(name)
 
 
 def typed_tables(package: Package) -> dict[str, pd.DataFrame]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .package import Package, PackageError, Table, read_package
 from .problems import Problem, report
+from .schema import Field, fields_of
 
 KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures", "date": "entry_dates"}
 # Link tables that `new entry` and `new source` fill from their own options.
@@ -76,14 +77,13 @@ class Asker:
     interactive: bool
     out: object = field(default_factory=lambda: sys.stderr)
 
-    def ask(self, name: str, spec: dict, default: str | None = None) -> str | None:
+    def ask(self, name: str, spec: Field, default: str | None = None) -> str | None:
         if not self.interactive:
             return default
-        c = spec.get("constraints", {})
-        need = "required" if c.get("required") else "optional, Enter to skip"
-        choices = f" [{'/'.join(c['enum'])}]" if "enum" in c and len(c["enum"]) <= 30 else ""
+        need = "required" if spec.required else "optional, Enter to skip"
+        choices = f" [{'/'.join(spec.enum)}]" if spec.enum is not None and len(spec.enum) <= 30 else ""
         shown = f" (default {default})" if default else ""
-        print(f"{name} — {spec.get('description', '')} ({need}){choices}{shown}", file=self.out)
+        print(f"{name} — {spec.description} ({need}){choices}{shown}", file=self.out)
         while True:
             try:
                 value = input("> ").strip()
@@ -96,22 +96,22 @@ class Asker:
             print(f"{wrong}; please try again", file=self.out)  # checked as typed: nothing typed so far is lost
 
 
-def answer_problem(name: str, value: str, spec: dict) -> str | None:
+def answer_problem(name: str, value: str, spec: Field) -> str | None:
     """What is wrong with one typed value, by the field's schema; None when it is fine. The
     same rules as the validator, for one cell, so that a contributor hears of a mistake at once."""
     import datetime as dt
 
-    c = spec.get("constraints", {})
+    c = spec.constraints
     if not value:
-        return f"{name} is required" if c.get("required") else None
-    if "enum" in c and value not in [str(v) for v in c["enum"]]:
-        close = difflib.get_close_matches(value, [str(v) for v in c["enum"]], n=1)
+        return f"{name} is required" if spec.required else None
+    if spec.enum is not None and value not in spec.enum:
+        close = difflib.get_close_matches(value, spec.enum, n=1)
         return f"{name} {value!r} is not one of the allowed values" + (f" (did you mean {close[0]}?)" if close else "")
-    if "pattern" in c and not re.fullmatch(c["pattern"], value):
+    if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
         from .checks import pattern_hint
 
-        return f"{name} {value!r} does not have the right form: {pattern_hint(name, c['pattern'])}"
-    kind = spec.get("type", "string")
+        return f"{name} {value!r} does not have the right form: {pattern_hint(name, spec.pattern)}"
+    kind = spec.type
     try:
         if kind == "date":
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -150,15 +150,13 @@ def add_arguments(parser: argparse.ArgumentParser, root: Path | None = None) -> 
     sub = parser.add_subparsers(dest="new_kind", required=True, metavar="KIND")
     for kind, table in KINDS.items():
         p = sub.add_parser(kind, help=f"add a row to data/{table}.csv")
-        path = schemas / f"{table}.schema.json"
-        fields = json.loads(path.read_text(encoding="utf-8"))["fields"] if path.is_file() else []
-        for f in fields:
-            p.add_argument(_flag(f["name"]), dest=f["name"], default=None, help=f.get("description"))
+        for f in fields_for(table, schemas):
+            p.add_argument(_flag(f.name), dest=f.name, default=None, help=f.description)
         if kind == "entry":
             p.add_argument("--source", dest="link_source", default=None, help="source_id of the source this entry cites (an existing one, or the new one described by --source-* flags)")
             for f in fields_for("sources", schemas):
-                if f["name"] != "source_id":
-                    p.add_argument("--source-" + f["name"].replace("_", "-"), dest="source__" + f["name"], default=None, help=f"for a new source: {f.get('description')}")
+                if f.name != "source_id":
+                    p.add_argument("--source-" + f.name.replace("_", "-"), dest="source__" + f.name, default=None, help=f"for a new source: {f.description}")
             p.add_argument("--locator", dest="link_locator", default=None, help="where in the source (page, section)")
             p.add_argument("--topic", dest="link_topics", action="append", default=[], help="a topic_id (repeatable)")
             p.add_argument("--organization", dest="link_orgs", action="append", default=[], help="ORGANIZATION_ID:ROLE (repeatable)")
@@ -173,16 +171,19 @@ def add_arguments(parser: argparse.ArgumentParser, root: Path | None = None) -> 
         p.add_argument("--yes", action="store_true", help="never prompt, even on a terminal")
 
 
-def fields_for(table: str, schemas: Path) -> list[dict]:
+def fields_for(table: str, schemas: Path) -> list[Field]:
+    """A table's fields, for the command's flags (read before the package is: the flags come first)."""
     import json
 
     path = schemas / f"{table}.schema.json"
-    return json.loads(path.read_text(encoding="utf-8"))["fields"] if path.is_file() else []
+    return list(fields_of(json.loads(path.read_text(encoding="utf-8"))).values()) if path.is_file() else []
 
 
 def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, id_field: str) -> dict:
     row: dict[str, str | None] = {}
     order = [n for n in table.field_names if n != id_field] + ([id_field] if id_field else [])
+    dated = {f.precision: n for n, f in table.fields.items() if f.precision}  # precision column -> its date
+    referring = {r.fields[0] for r in table.references if len(r.fields) == 1 and r.fields != [id_field]}  # single-column foreign keys
     for name in order:
         spec = table.fields[name]
         value = given.get(name)
@@ -190,22 +191,22 @@ def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, 
             proposed = propose_id(kind, row, package)
             value = asker.ask(name, spec, proposed) if asker.interactive else proposed
         elif value is None:
-            default = "day" if name.endswith("_precision") and row.get(name[: -len("_precision")]) else None
+            default = "day" if name in dated and row.get(dated[name]) else None
             if name == "accessed":
                 import datetime as dt
 
                 default = dt.date.today().isoformat()
-            if spec.get("constraints", {}).get("required") or asker.interactive:
+            if spec.required or asker.interactive:
                 value = asker.ask(name, spec, default) if asker.interactive else default
             else:
                 value = default
         row[name] = value or None
-        if name.endswith("_id") and name != id_field and row[name]:
+        if name in referring and row[name]:
             row[name] = _checked_reference(package, table, name, row[name], asker, spec)
     return row
 
 
-def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: dict) -> str:
+def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: Field) -> str:
     from .checks import reference_hint
 
     for reference in table.references:
@@ -258,7 +259,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
             changes["sources"] = [src]
             source_id = src["source_id"]
         elif source_id is None and interactive:
-            source_id = asker.ask("source", {"description": "source_id of an existing source that supports this entry", "constraints": {"required": True}})
+            source_id = asker.ask("source", Field("source", description="source_id of an existing source that supports this entry", constraints={"required": True}))
         if not source_id:
             raise Refused("an entry needs at least one source: give --source SOURCE_ID for a source the atlas has, or describe a new "
                           "one with --source-kind, --source-title, --source-url and --source-language")
@@ -269,13 +270,13 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
         topics = list(args.get("link_topics") or [])
         if not topics and interactive:
             known = ", ".join(sorted(package["topics"].data.get_column("topic_id").to_list()))
-            typed = asker.ask("topics", {"description": f"topic_ids, separated by commas, from: {known}"})
+            typed = asker.ask("topics", Field("topics", description=f"topic_ids, separated by commas, from: {known}"))
             topics = [t.strip() for t in (typed or "").split(",") if t.strip()]
         changes["entry_topics"] = [{"entry_id": row["entry_id"], "topic_id": _checked_reference(package, package["entry_topics"], "topic_id", t, asker, {})}
                                    for t in topics]
         org_items = list(args.get("link_orgs") or [])
         if not org_items and interactive:
-            typed = asker.ask("organizations", {"description": "ORGANIZATION_ID:ROLE pairs, separated by commas (roles: issuer, author, funder, ...)"})
+            typed = asker.ask("organizations", Field("organizations", description="ORGANIZATION_ID:ROLE pairs, separated by commas (roles: issuer, author, funder, ...)"))
             org_items = [t.strip() for t in (typed or "").split(",") if t.strip()]
         orgs = []
         for item in org_items:
@@ -284,7 +285,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
         changes["entry_organizations"] = orgs
         dates = []
         if interactive and source_id:
-            typed = asker.ask("lifecycle", {"description": "dated events as EVENT:YYYY-MM-DD, separated by commas (introduced, adopted, signed, published, in-force, ...), each sourced by the entry's source"})
+            typed = asker.ask("lifecycle", Field("lifecycle", description="dated events as EVENT:YYYY-MM-DD, separated by commas (introduced, adopted, signed, published, in-force, ...), each sourced by the entry's source"))
             for item in [t.strip() for t in (typed or "").split(",") if t.strip()]:
                 event, _, day = item.partition(":")
                 dates.append({"entry_id": row["entry_id"], "event": event, "date": day, "date_precision": "day", "source_id": source_id})

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .problems import PackageError, Problem, quote
+from .schema import Field, fields_of
 
 DESCRIPTOR = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
@@ -53,6 +54,7 @@ class Table:
     loaded: bool = False  # whether the rows were read (successfully or not)
     _frame: object = field(default=None, repr=False)
     _key_order: tuple | None = field(default=None, repr=False)
+    _fields: dict | None = field(default=None, repr=False)
 
     @property
     def data(self) -> pl.DataFrame | None:
@@ -77,11 +79,14 @@ class Table:
 
     @property
     def field_names(self) -> list[str]:
-        return [f["name"] for f in self.schema.get("fields", [])]
+        return list(self.fields)
 
     @property
-    def fields(self) -> dict[str, dict]:
-        return {f["name"]: f for f in self.schema.get("fields", [])}
+    def fields(self) -> dict[str, Field]:
+        """The schema's fields, by name, in order (the schema model, read once per table)."""
+        if self._fields is None:
+            self._fields = fields_of(self.schema)
+        return self._fields
 
     @property
     def primary_key(self) -> list[str]:
@@ -110,12 +115,7 @@ class Table:
 
     @property
     def number_fields(self) -> list[str]:
-        return [name for name, f in self.fields.items() if f.get("type") == "number"]
-
-    @property
-    def readable(self) -> bool:
-        """True when the rows could be mapped onto the schema's fields."""
-        return self.data is not None
+        return [name for name, f in self.fields.items() if f.type == "number"]
 
     def column_number(self, name: str) -> int | None:
         names = self.header or self.field_names

@@ -68,8 +68,8 @@ def _date_pairs(ctx: Context) -> Iterator[tuple[str, str, str]]:
     """(table, date column, precision column) for every date with a precision companion."""
     for name, table in _tables(ctx):
         for column, field in table.fields.items():
-            if field.get("type") == "date" and f"{column}_precision" in table.fields:
-                yield name, column, f"{column}_precision"
+            if field.precision is not None:
+                yield name, column, field.precision
 
 
 @rule(across=True)
@@ -96,7 +96,7 @@ def dates_are_not_in_the_future(ctx: Context):
     now = today()
     for name, table in _tables(ctx):
         for column, field in table.fields.items():
-            if field.get("type") != "date" or column in FUTURE_ALLOWED:
+            if field.type != "date" or column in FUTURE_ALLOWED:
                 continue
             yield Spec(name, column, "future-date", typed_expr(column, field) <= now, lambda v, c=column: f"{c} {quote(v)} is in the future",
                        "record only what has happened; a planned date belongs in the summary or a target figure")
@@ -196,7 +196,7 @@ def languages_are_bcp47(ctx: Context):
         if "language" not in table.fields:
             continue
         valid = _strings(v for v in ctx.values(name, "language").unique().to_list() if bcp47_valid(v))  # each distinct tag judged once
-        pattern = table.fields["language"].get("constraints", {}).get("pattern")
+        pattern = table.fields["language"].pattern
         shaped = fullmatch(pl.col("language"), pattern) if pattern else pl.lit(True)  # a tag of the wrong shape is reported once, by [pattern]
         yield Spec(name, "language", "language", member(pl.col("language"), valid) | ~shaped, lambda v: f"language {quote(v)} is not a valid BCP 47 tag",
                    "use an ISO 639 language code with optional script and region, like en, zh, zh-Hans or pt-BR")
@@ -228,8 +228,7 @@ def _free_text_fields(ctx: Context) -> Iterator[tuple[str, str]]:
     """String fields without a pattern or enum: the ones a person types freely."""
     for name, table in _tables(ctx):
         for column, field in table.fields.items():
-            c = field.get("constraints", {})
-            if field.get("type", "string") == "string" and "pattern" not in c and "enum" not in c:
+            if field.type == "string" and field.pattern is None and field.enum is None:
                 yield name, column
 
 
@@ -375,7 +374,7 @@ def every_country_has_its_checklist(ctx: Context):
     """Every country and supranational body has a checklist row for each core item."""
     if not _readable(ctx, "jurisdictions", "checklist"):
         return
-    items = [str(v) for v in ctx.package.tables["checklist"].fields["item"]["constraints"]["enum"]]
+    items = ctx.package.tables["checklist"].fields["item"].enum
     have = ctx.data("checklist").select(_pair(pl.col("jurisdiction_id"), pl.col("item")).alias("k")).get_column("k")
     listed = ", ".join(items)
 
@@ -404,3 +403,4 @@ def local_titles_are_titles_in_another_language(ctx: Context):
     yield Spec("entries", "title_local", "title-local", (local.is_null() | (local != pl.col("title"))).fill_null(True),
                lambda v: f"title_local {quote(v)} repeats the English title",
                "put the title as officially published in the original language and script, or leave title_local empty")
+

@@ -289,18 +289,18 @@ class Site(ResearchPages):
             rows = []
             frame = table_.frame
             for fname, f in table_.fields.items():
-                c = f.get("constraints", {})
+                c = f.constraints
                 cons = []
-                if c.get("required"):
+                if f.required:
                     cons.append("required")
                 for k in ("pattern", "minLength", "maxLength", "minimum", "maximum"):
                     if k in c:
                         cons.append(f"{k} {e(c[k])}")
-                if "enum" in c:
-                    cons.append("one of: " + ", ".join(f"<code>{e(v)}</code>" for v in c["enum"]))
+                if f.enum is not None:
+                    cons.append("one of: " + ", ".join(f"<code>{e(v)}</code>" for v in f.enum))
                 example = frame[fname].dropna()
                 sample = e(str(example.iloc[0])[:80]) if len(example) else ""
-                rows.append([f"<code>{e(fname)}</code>", e(f.get("type", "string")), "<br>".join(cons), code_spans(f.get("description", "")), sample])
+                rows.append([f"<code>{e(fname)}</code>", e(f.type), "<br>".join(cons), code_spans(f.description), sample])
             parts.append(table(["Field", "Type", "Constraints", "Description", "Example"], rows))
         return page("Data dictionary", "\n".join(parts))
 

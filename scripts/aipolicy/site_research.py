@@ -258,7 +258,7 @@ class ResearchPages:
         """Per region and jurisdiction: the checklist of docs/scope.md, entry counts, review dates, known gaps."""
         from .regions import region_of, source_version
 
-        items = [str(v) for v in self.package.tables["checklist"].fields["item"]["constraints"]["enum"]]  # from the schema
+        items = self.package.tables["checklist"].fields["item"].enum  # from the schema
         check = self.t["checklist"]
         cells = {(r["jurisdiction_id"], r["item"]): r for _, r in check.iterrows()}
         counts = self.entries["jurisdiction_id"].value_counts()
