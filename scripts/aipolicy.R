@@ -96,7 +96,7 @@
 }
 
 read_aipolicy <- function(path_or_version = ".",
-                          registry = file.path(.aipolicy_script_dir, "aipolicy", "releases.json"),
+                          registry = file.path(dirname(.aipolicy_script_dir), "releases.json"),
                           cache = file.path(tools::R_user_dir("aipolicy", "cache"))) {
   root <- path_or_version
   if (grepl("^[0-9]+\\.[0-9]+\\.[0-9]+$", path_or_version) && !dir.exists(path_or_version)) {

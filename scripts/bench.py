@@ -126,7 +126,7 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 def write_package(dest: Path, tables: dict[str, pd.DataFrame]) -> Path:
     """A package folder in canonical form: the project's metadata and docs, synthetic data."""
-    from aipolicy.fastops import csv_body
+    from aipolicy.reading.csvtext import csv_body
 
     if dest.exists():
         shutil.rmtree(dest)

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from aipolicy.build import BuildRefused, build
-from aipolicy.canonical import fmt
-from aipolicy.loader import load
-from aipolicy.package import read_package
+from aipolicy.outputs.build import BuildRefused, build
+from aipolicy.reading.canonical import fmt
+from aipolicy.outputs.loader import load
+from aipolicy.reading.package import read_package
 from conftest import tools_ready, ROOT, Pkg, make_package, run_cli
 
 VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
@@ -197,9 +197,9 @@ def test_cite_an_unreleased_version_is_refused(pkg):
 @pytest.mark.skipif(not tools_ready("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty")) and not IN_CI, reason="needs TeX Live (.ci/run installs it)")
 def test_the_live_bibliography_compiles_without_warnings(tmp_path):
     """Every real source, with its titles in many scripts and its URLs, through bibtex and biber."""
-    from aipolicy.bibtex import write_bib  # noqa: F401  (the module under test)
-    from aipolicy.build import bibliography
-    from aipolicy.cite import dataset_meta
+    from aipolicy.outputs.bibtex import write_bib  # noqa: F401  (the module under test)
+    from aipolicy.outputs.build import bibliography
+    from aipolicy.outputs.cite import dataset_meta
 
     package = read_package(ROOT, strict=False)
     meta = dataset_meta(ROOT, package.descriptor)
@@ -221,7 +221,7 @@ def test_text_and_typed_rows_follow_the_same_canonical_order(pkg):
     whatever the order of the rows read."""
     import polars as pl
 
-    from aipolicy.build import _canonical_rows
+    from aipolicy.outputs.build import _canonical_rows
 
     table = read_package(pkg.root).tables["figures"]
     table.data = table.data.reverse()  # out of order, as a table read before `fmt` would be

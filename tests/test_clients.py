@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from aipolicy.build import build
+from aipolicy.outputs.build import build
 from conftest import make_package
 
 IN_CI = bool(os.environ.get("CI"))

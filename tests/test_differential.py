@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from aipolicy.validate import validate
+from aipolicy.checking.validate import validate
 from conftest import make_package
 
 # (table, data line, field, bad value, our rule, Frictionless error type)

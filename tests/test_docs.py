@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from aipolicy.site import build_site
+from aipolicy.outputs.site import build_site
 from conftest import ROOT, make_package, tools_ready
 
 HOSTILE = '<script>alert("x")</script> **not bold** [not a link](http://evil.example) <img src=x onerror=alert(1)>'
@@ -148,7 +148,7 @@ def _snippets(language: str) -> list[str]:
 @pytest.fixture(scope="module")
 def snippet_dir(tmp_path_factory):
     """A released package as a user has it: the data package, the built artifacts and the R loader."""
-    from aipolicy.build import build
+    from aipolicy.outputs.build import build
 
     pkg = make_package(tmp_path_factory.mktemp("snippets") / "pkg")
     build(pkg.root)
@@ -187,7 +187,7 @@ def test_r_snippets_on_the_using_page_run(snippet_dir, index):
 
 def test_every_relative_link_in_the_site_resolves(tmp_path):
     """Including the links between the pages of a long list (forced here with a small page size)."""
-    import aipolicy.site as site_module
+    import aipolicy.outputs.site as site_module
 
     pkg = docs_package(tmp_path / "pkg")
     original = site_module.LIST_PAGE_SIZE

@@ -15,9 +15,12 @@ import polars as pl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from aipolicy import checks, fieldtypes, package, rules
-from aipolicy.schema import Field
-from aipolicy.validate import validate
+from aipolicy.checking import engine as checks
+from aipolicy.reading import fieldtypes
+from aipolicy.reading import package
+from aipolicy.checking import rules
+from aipolicy.reading.schema import Field
+from aipolicy.checking.validate import validate
 from conftest import Pkg, run_cli
 
 
@@ -51,7 +54,7 @@ def test_the_command_and_the_library_report_the_same(pkg):
 
 
 def _from_json(text: str):
-    from aipolicy.problems import Problem
+    from aipolicy.reading.problems import Problem
 
     return [Problem(**{k: v for k, v in p.items()}) for p in json.loads(text)["problems"]]
 
@@ -69,7 +72,7 @@ def test_validation_never_imports_pandas_and_still_finds_every_problem(pkg):
     """pandera is imported without its pandas layer; the checks work all the same."""
     broken(pkg)
     expected = as_dicts(validate(pkg.root))
-    code = ("import json, sys; from aipolicy.validate import validate; ps = validate(sys.argv[1], parallel=True); "
+    code = ("import json, sys; from aipolicy.checking.validate import validate; ps = validate(sys.argv[1], parallel=True); "
             "print(json.dumps({'pandas': 'pandas' in sys.modules, 'hypothesis': 'hypothesis' in sys.modules, "
             "'problems': [dict(path=p.path, line=p.line, column=p.column, rule=p.rule, message=p.message) for p in ps]}))")
     out = json.loads(subprocess.run([sys.executable, "-c", code, str(pkg.root)], capture_output=True, text=True, check=True).stdout)

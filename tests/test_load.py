@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 import aipolicy
-from aipolicy import fieldtypes
-from aipolicy import loader as load_module
-from aipolicy.build import build
-from aipolicy.package import PackageError
+from aipolicy.reading import fieldtypes
+from aipolicy.outputs import loader as load_module
+from aipolicy.outputs.build import build
+from aipolicy.reading.package import PackageError
 from conftest import ROOT, make_package
 
 VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
@@ -152,8 +152,8 @@ def test_a_value_that_does_not_fit_its_type_is_an_error_not_a_missing_value(pkg)
 
 def test_load_then_write_reproduces_the_canonical_csv_byte_for_byte():
     """On the live data: every typed table written back is exactly the file it came from."""
-    from aipolicy.fastops import csv_body
-    from aipolicy.package import read_package
+    from aipolicy.reading.csvtext import csv_body
+    from aipolicy.reading.package import read_package
 
     package = read_package(ROOT, strict=False)
     tables = aipolicy.load(path=ROOT)

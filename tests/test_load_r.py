@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import aipolicy
-from aipolicy.build import build
+from aipolicy.outputs.build import build
 from conftest import ROOT, make_package, tools_ready
 from test_load import VERSION, Server
 

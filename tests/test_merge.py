@@ -7,10 +7,10 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aipolicy.canonical import fmt
+from aipolicy.reading.canonical import fmt
 from aipolicy.mergetable import merge_rows
-from aipolicy.package import read_package
-from aipolicy.validate import validate
+from aipolicy.reading.package import read_package
+from aipolicy.checking.validate import validate
 from conftest import make_package
 from test_release import IDENTITY
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from aipolicy import money
-from aipolicy.validate import validate
+from aipolicy.outputs import money
+from aipolicy.checking.validate import validate
 from conftest import make_package, run_cli
 
 
@@ -49,7 +49,7 @@ def test_the_release_carries_the_converted_figures_and_the_rate_version(tmp_path
 
     import pyarrow.parquet as pq
 
-    from aipolicy.build import build
+    from aipolicy.outputs.build import build
 
     pkg = make_package(tmp_path / "pkg")
     dist = build(pkg.root)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from aipolicy.validate import validate
+from aipolicy.checking.validate import validate
 from conftest import run_cli
 
 ENTRY_FLAGS = [
@@ -114,7 +114,7 @@ def test_new_organization_by_answering_prompts(pkg):
 
 
 def test_a_new_entry_shows_up_in_the_docs_build(tmp_path):
-    from aipolicy.site import build_site
+    from aipolicy.outputs.site import build_site
     from test_docs import docs_package
 
     pkg = docs_package(tmp_path / "pkg")
@@ -190,7 +190,7 @@ def test_an_entry_without_a_source_says_how_to_give_one(pkg):
 def test_a_duplicate_key_shows_the_whole_key_and_the_earlier_line(pkg):
     first = pkg.lines("entry_topics")[1]
     line = pkg.append("entry_topics", first)
-    from aipolicy.validate import validate
+    from aipolicy.checking.validate import validate
 
     found = [p for p in validate(pkg.root) if p.rule == "primary-key"]
     entry, topic = first.split(",")
@@ -198,7 +198,7 @@ def test_a_duplicate_key_shows_the_whole_key_and_the_earlier_line(pkg):
 
 
 def test_a_bad_language_is_reported_once(pkg):
-    from aipolicy.validate import validate
+    from aipolicy.checking.validate import validate
 
     pkg.set_cell("entries", 2, "language", "Chinese")
     found = [p for p in validate(pkg.root) if p.path == "data/entries.csv" and p.line == 2]
@@ -220,7 +220,6 @@ def test_interactive_answers_are_checked_as_typed(pkg, monkeypatch):
     import io
 
     from aipolicy import new as new_module
-
     answers = iter(["Interim Measures for Generative AI (interactive test)", "", "own-translation", "", "Chinese", "zh", "frameworkk", "regulation",
                     "CN", "2023-07-13", "", "in-force", "", "Rules for generative AI services in China.", "", "",
                     "industrial-policy", "cn-state-council:issuer", "published:2023-07-13", ""])

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aipolicy.cli import main
-from aipolicy.package import PackageError
+from aipolicy.reading.package import PackageError
 from conftest import FIXTURES, ROOT, make_package
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("AIPOLICY_PROPERTY_EXAMPLES", "30")), deadline=60_000,
@@ -254,7 +254,7 @@ _ZIP: list[Path] = []
 
 def _original_zip(tmp_path_factory) -> Path:
     if not _ZIP:
-        from aipolicy.build import build
+        from aipolicy.outputs.build import build
 
         root = make_package(tmp_path_factory.mktemp("orig") / "pkg").root
         dist = build(root)

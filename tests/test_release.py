@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from aipolicy.canonical import fmt
-from aipolicy.package import read_package
-from aipolicy.release import ReleaseRefused, release, set_version
+from aipolicy.reading.canonical import fmt
+from aipolicy.reading.package import read_package
+from aipolicy.releasing.release import ReleaseRefused, release, set_version
 from conftest import make_package, run_cli
 
 
@@ -78,7 +78,7 @@ def test_first_release_sets_the_version_everywhere_and_builds(repo):
     assert json.loads(repo.read("datapackage.json"))["version"] == "1.0.0"
     assert "version: 1.0.0" in repo.read("CITATION.cff")
     assert "## [1.0.0] - " in repo.read("CHANGELOG.md") and "## [Unreleased]" in repo.read("CHANGELOG.md")
-    registry = json.loads(repo.read("scripts/aipolicy/releases.json"))
+    registry = json.loads(repo.read("releases.json"))
     assert registry["1.0.0"]["zip"] == "ai-policy-atlas-1.0.0.zip" and len(registry["1.0.0"]["sha256"]) == 64
     assert run_cli("validate", str(repo.root)).returncode == 0
 

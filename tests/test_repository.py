@@ -34,7 +34,7 @@ def test_workflows_pin_actions_and_never_run_pull_request_target(workflow):
 
 
 def test_the_live_package_validates():
-    from aipolicy.validate import validate
+    from aipolicy.checking.validate import validate
 
     assert [p.text() for p in validate(ROOT)] == []
 

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from aipolicy.package import read_package
-from aipolicy.site import Site
+from aipolicy.reading.package import read_package
+from aipolicy.outputs.site import Site
 from test_docs import IN_CI, _Server, site  # noqa: F401  (the built site fixture)
 from test_release import commit, first_release, repo  # noqa: F401  (the fixture)
 
@@ -120,8 +120,8 @@ def test_the_world_map_links_every_covered_country(site):  # noqa: F811
 def test_the_headline_counts_are_their_sql_on_the_release_file(tmp_path):
     import sqlite3
 
-    from aipolicy.build import build
-    from aipolicy.site import COUNTED
+    from aipolicy.outputs.build import build
+    from aipolicy.outputs.site import COUNTED
     from conftest import make_package
 
     pkg = make_package(tmp_path / "pkg")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aipolicy.validate import validate
+from aipolicy.checking.validate import validate
 from conftest import Pkg
 
 PLAN = "cn-2017-new-generation-ai-development-plan"
@@ -102,8 +102,8 @@ def test_a_checklist_entry_must_exist(pkg):
 @pytest.mark.parametrize("event", ["introduced", "passed-chamber", "vetoed", "lapsed"])
 def test_legislative_events_are_allowed(pkg, event):
     pkg.append("entry_dates", f"{PLAN},{event},2017-07-01,day,caixin-2017-ai-world-leader-2025,")
-    from aipolicy.package import read_package
-    from aipolicy.canonical import fmt
+    from aipolicy.reading.package import read_package
+    from aipolicy.reading.canonical import fmt
 
     fmt(read_package(pkg.root))
     assert [p.text() for p in validate(pkg.root) if p.rule == "enum"] == []
@@ -122,7 +122,7 @@ IN_CI = bool(__import__("os").environ.get("CI"))
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from aipolicy.build import build
+    from aipolicy.outputs.build import build
     from conftest import make_package
 
     pkg = make_package(tmp_path_factory.mktemp("titles") / "pkg")
@@ -216,7 +216,7 @@ def test_a_local_title_may_not_repeat_the_english_one(pkg):
 def test_every_country_of_the_live_data_has_an_m49_region():
     import csv
 
-    from aipolicy.regions import region_of
+    from aipolicy.outputs.regions import region_of
     from conftest import ROOT
 
     rows = list(csv.DictReader((ROOT / "data" / "jurisdictions.csv").read_text(encoding="utf-8").splitlines()))

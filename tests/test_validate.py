@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from aipolicy.validate import validate
+from aipolicy.checking.validate import validate
 from conftest import Pkg, run_cli
 
 
@@ -376,8 +376,8 @@ def test_an_event_may_repeat_on_different_dates(pkg):
     line = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,published")
     row = pkg.lines("entry_dates")[line - 1]
     pkg.append("entry_dates", row.replace("2017-07-20", "2017-07-21"))
-    from aipolicy.canonical import fmt
-    from aipolicy.package import read_package
+    from aipolicy.reading.canonical import fmt
+    from aipolicy.reading.package import read_package
 
     fmt(read_package(pkg.root))
     assert [p.text() for p in problems_of(pkg)] == []
@@ -393,7 +393,7 @@ def test_fast_serialisation_matches_the_csv_module():
 
     import pandas as pd
 
-    from aipolicy.fastops import csv_body
+    from aipolicy.reading.csvtext import csv_body
 
     rows = [["plain", "with, comma", 'with "quote"', " spaced ", "", "中文, é", "x" * 300, "'single'", "a;b", "#hash"],
             ["", "", "", "", "", "", "", "", "", "end"]]
@@ -409,7 +409,7 @@ def test_key_order_check_agrees_with_sorting():
 
     import polars as pl
 
-    from aipolicy.fastops import first_out_of_order
+    from aipolicy.reading.csvtext import first_out_of_order
 
     rows = [("a", "x", "2"), ("a", "x", "10"), ("a", "y", "1"), ("b", "a", "1"), ("b", "a", "1"), (None, "z", "1"), ("a", None, "3")]
     for perm in itertools.permutations(rows, 5):

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, run_cli
 from test_release import commit, first_release, git, repo  # noqa: F401  (the fixture)
 
-REGISTRY = json.loads((ROOT / "scripts" / "aipolicy" / "releases.json").read_text(encoding="utf-8"))
+REGISTRY = json.loads((ROOT / "releases.json").read_text(encoding="utf-8"))
 LATEST = max(REGISTRY, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
@@ -132,7 +132,7 @@ def test_an_entry_added_after_the_latest_release_cannot_be_cited_at_it(repo):
 
 def test_release_records_the_release_commit(repo):
     first_release(repo)
-    registry = json.loads(repo.read("scripts/aipolicy/releases.json"))
+    registry = json.loads(repo.read("releases.json"))
     subject = subprocess.run(["git", "-C", str(repo.root), "log", "-1", "--format=%s", registry["1.0.0"]["commit"]], capture_output=True, text=True)
     assert subject.stdout.strip() == "Release 1.0.0"
     sums = {line.split("  ")[1]: line.split("  ")[0] for line in (repo.root / "dist" / "SHA256SUMS").read_text().splitlines()}
@@ -161,7 +161,7 @@ def test_rebuild_offline_reproduces_the_registry_and_the_loader_reads_it(tagless
 
 
 def test_a_failed_download_names_the_rebuild_command(tmp_path, monkeypatch):
-    import aipolicy.loader as loader
+    import aipolicy.outputs.loader as loader
 
     registry = tmp_path / "releases.json"
     registry.write_text(json.dumps({"9.9.9": {"date": "2026-01-01", "zip": "ai-policy-atlas-9.9.9.zip", "sha256": "0" * 64,
@@ -172,7 +172,7 @@ def test_a_failed_download_names_the_rebuild_command(tmp_path, monkeypatch):
 
 
 def test_versions_import_no_cycle():
-    code = "import aipolicy.validate, aipolicy.release, aipolicy.build, aipolicy.versions"
+    code = "import aipolicy.checking.validate, aipolicy.releasing.release, aipolicy.outputs.build, aipolicy.versioning.registry"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
     source = (ROOT / "scripts" / "aipolicy" / "validate.py").read_text(encoding="utf-8")
     assert "from .release" not in source and "import release" not in source

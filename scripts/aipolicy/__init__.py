@@ -11,7 +11,7 @@ __all__ = ["load", "load_table"]
 
 def __getattr__(name: str):
     if name in __all__:
-        from . import loader as _load
+        from .outputs import loader as _load
 
         return getattr(_load, name)
     raise AttributeError(name)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .problems import PackageError, report
+from .reading.problems import PackageError, report
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate
+    from .checking.validate import validate
 
     problems = validate(args.path, parallel=True)
     print(report(problems, args.format))
@@ -18,8 +18,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_fmt(args) -> int:
-    from .canonical import fmt
-    from .package import read_package
+    from .reading.canonical import fmt
+    from .reading.package import read_package
 
     changed, problems = fmt(read_package(args.path, strict=True))
     if problems:
@@ -34,7 +34,7 @@ def cmd_fmt(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .build import BuildRefused, build
+    from .outputs.build import BuildRefused, build
 
     try:
         dist = build(args.path, args.dist)
@@ -45,7 +45,7 @@ def cmd_build(args) -> int:
         return EXIT_INVALID
     for path in sorted(dist.iterdir()):
         print(f"{path.stat().st_size:>10}  {path.relative_to(dist.parent)}")
-    from .package import find_root
+    from .reading.package import find_root
 
     _warn_if_not_the_release(dist, find_root(args.path))
     return EXIT_OK
@@ -55,7 +55,7 @@ def _warn_if_not_the_release(dist, root) -> None:
     """A build of changes made after a release still carries that release's number: say so."""
     import hashlib
 
-    from .versions import registry
+    from .versioning.registry import registry
 
     known = registry(root)  # the package's registry, wherever --dist put the artifacts
     for zip_path in dist.glob("*.zip"):
@@ -67,12 +67,12 @@ def _warn_if_not_the_release(dist, root) -> None:
 
 
 def cmd_cite(args) -> int:
-    from . import cite
-    from .package import find_root, read_package
+    from .outputs import cite
+    from .reading.package import find_root, read_package
 
     root = find_root(args.path)
     if args.version:
-        from .versions import commit_of, find, registry
+        from .versioning.registry import commit_of, find, registry
 
         rel = find(registry(root), args.version)
         package = _package_at(root, commit_of(root, rel), ["entries"])
@@ -99,17 +99,17 @@ def cmd_cite(args) -> int:
 
 
 def _package_at(root, ref: str, tables=None):
-    from .gitio import checkout
-    from .package import read_package
+    from .reading.trees import checkout
+    from .reading.package import read_package
 
     return read_package(checkout(root, ref), strict=False, tables=tables)
 
 
 def cmd_diff(args) -> int:
-    from .diff import diff_packages, render
-    from .gitio import checkout
-    from .package import find_root, read_package
-    from .versions import resolve
+    from .versioning.diff import diff_packages, render
+    from .reading.trees import checkout
+    from .reading.package import find_root, read_package
+    from .versioning.registry import resolve
 
     root = find_root(args.path)
     old = read_package(checkout(root, resolve(root, args.old)), strict=False)
@@ -119,9 +119,9 @@ def cmd_diff(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from .gitio import git
-    from .package import find_root
-    from .release import ReleaseRefused, release
+    from .reading.trees import git
+    from .reading.package import find_root
+    from .releasing.release import ReleaseRefused, release
 
     try:
         result = release(args.path, args.version, dry_run=args.dry_run)
@@ -140,8 +140,8 @@ def cmd_release(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
-    from .package import find_root
-    from .rebuild import rebuild
+    from .reading.package import find_root
+    from .releasing.rebuild import rebuild
 
     root = find_root(args.path)
     result = rebuild(root, args.version, cache=args.cache, out=args.out)
@@ -157,7 +157,7 @@ def cmd_check_links(args) -> int:
     from pathlib import Path
 
     from .links import check_links, render_json, render_text
-    from .package import read_package
+    from .reading.package import read_package
 
     package = read_package(args.path, strict=False, tables=["sources", "entries", "organizations"])
     results = check_links(package, timeout=args.timeout, retries=args.retries, per_host=args.per_host, limit=args.limit)
@@ -171,7 +171,7 @@ def cmd_check_links(args) -> int:
 
 
 def cmd_docs(args) -> int:
-    from .site import build_site
+    from .outputs.site import build_site
 
     count, site = build_site(args.path)
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())

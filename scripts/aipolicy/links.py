@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from .package import Package
+from .reading.package import Package
 
 USER_AGENT = "ai-policy-atlas-link-check/1.0 (+https://ai-policy-atlas.github.io/ai-policy-atlas/; checks cited sources once a week)"
 COLUMNS = [("sources", "url"), ("sources", "archived_url"), ("entries", "url"), ("organizations", "url")]

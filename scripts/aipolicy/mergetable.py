@@ -152,7 +152,7 @@ def render(header: list[str], merged: list[tuple[Row | None, Row | None]]) -> st
 def _schema(path: str) -> tuple[str, list[str], list[str]]:
     """(table name, primary key, fields in schema order) of the table at `path`, read by the
     package reader from the descriptor of the working directory's repository."""
-    from .package import PackageError, read_package
+    from .reading.package import PackageError, read_package
 
     try:
         package = read_package(None, strict=False, rows=False)

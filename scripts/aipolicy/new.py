@@ -19,9 +19,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .package import Package, PackageError, Table, read_package
-from .problems import Problem, report
-from .schema import Field, fields_of
+from .reading.package import Package, PackageError, Table, read_package
+from .reading.problems import Problem, report
+from .reading.schema import Field, fields_of
 
 KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures", "date": "entry_dates"}
 # Link tables that `new entry` and `new source` fill from their own options.
@@ -108,7 +108,7 @@ def answer_problem(name: str, value: str, spec: Field) -> str | None:
         close = difflib.get_close_matches(value, spec.enum, n=1)
         return f"{name} {value!r} is not one of the allowed values" + (f" (did you mean {close[0]}?)" if close else "")
     if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
-        from .checks import pattern_hint
+        from .checking.engine import pattern_hint
 
         return f"{name} {value!r} does not have the right form: {pattern_hint(name, spec.pattern)}"
     kind = spec.type
@@ -126,7 +126,7 @@ def answer_problem(name: str, value: str, spec: Field) -> str | None:
     if "maxLength" in c and len(value) > c["maxLength"]:
         return f"{name} is {len(value)} characters long, longer than the limit of {c['maxLength']}"
     if name == "language" or name.endswith("_language"):
-        from .rules import bcp47_valid
+        from .checking.rules import bcp47_valid
 
         if not bcp47_valid(value):
             return f"{name} {value!r} is not a valid BCP 47 tag (like en, zh, zh-Hans or pt-BR)"
@@ -139,9 +139,7 @@ def _flag(name: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser, root: Path | None = None) -> None:
     """One flag per field of each table, taken from the schemas."""
-    import json
-
-    from .package import find_root
+    from .reading.package import find_root
 
     try:
         schemas = find_root(root) / "schemas"
@@ -207,7 +205,7 @@ def _fill(table: Table, given: dict, asker: Asker, kind: str, package: Package, 
 
 
 def _checked_reference(package: Package, table: Table, column: str, value: str, asker: Asker, spec: Field) -> str:
-    from .checks import reference_hint
+    from .checking.engine import reference_hint
 
     for reference in table.references:
         if reference.fields == [column]:
@@ -239,7 +237,7 @@ def _append(package: Package, name: str, rows: list[dict]) -> None:
 
 def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
     """Add the rows; returns the files written and the main row. Raises Refused when invalid."""
-    from .validate import validate
+    from .checking.validate import validate
 
     package = read_package(args.get("package_path"), strict=False)
     if any(t.data is None for t in package.tables.values()):
@@ -311,7 +309,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
     for target, rows in changes.items():
         if rows:
             _append(package, target, rows)
-    from .canonical import canonical_bytes, write_atomic
+    from .reading.canonical import canonical_bytes, write_atomic
 
     written = [package[t].path for t, rows in changes.items() if rows]
     # Validate the whole package as it would be, in a scratch copy; write only if it is valid.

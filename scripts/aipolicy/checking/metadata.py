@@ -6,9 +6,9 @@ Kept apart from the row checks so that `aipolicy validate` can run them in a sec
 """
 from __future__ import annotations
 
-from .package import DESCRIPTOR, Package, read_package
-from .problems import Problem
-from .repo import repository_problems
+from ..reading.package import DESCRIPTOR, Package, read_package
+from ..reading.problems import Problem
+from ..versioning.releasefiles import repository_problems
 
 
 def metadata_problems(package: Package) -> list[Problem]:

@@ -1,6 +1,6 @@
 """Versions: the release registry, SemVer, and the way from a version to its release commit.
 
-The registry (`scripts/aipolicy/releases.json`) is the source of truth for releases: each
+The registry (`releases.json`, at the root of the repository beside the data) is the source of truth for releases: each
 version records its date, the full id of its release commit, and every artifact's name, size
 and sha256. Git tags `vX.Y.Z` are a convenience that `aipolicy release` creates; nothing reads
 them, because clones, mirrors and archives often lack them. Every command that takes a
@@ -14,14 +14,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .gitio import git
-from .package import PackageError
+from ..reading.trees import git
+from ..reading.package import PackageError
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-# Where the registry lives, relative to the repository root; the loader reads the copy that
-# ships inside the Python package (the same file in an editable install).
-REGISTRY_PATH = Path("scripts") / "aipolicy" / "releases.json"
-MODULE_REGISTRY = Path(__file__).with_name("releases.json")
+# Where the registry lives, relative to the repository root. It is data about the dataset's
+# releases, kept with the data and edited by `aipolicy release`, never inside the code.
+REGISTRY_PATH = Path("releases.json")
+
+
+def shipped_registry() -> Path:
+    """The registry the loader reads: the repository's, when the package runs from a clone
+    (an editable install), else the copy a built wheel carries inside the package."""
+    package = Path(__file__).resolve().parents[1]
+    clone = package.parents[1]
+    if (clone / "datapackage.json").is_file() and (clone / REGISTRY_PATH).is_file():
+        return clone / REGISTRY_PATH
+    return package / REGISTRY_PATH.name
 
 
 class VersionError(PackageError):
@@ -66,8 +75,8 @@ def normalize(name: str) -> str | None:
 
 def registry_file(root: Path | None = None) -> Path:
     """The registry of the package at `root` (which has no releases when the file is absent),
-    or, without a root, the one this module ships (the loader's)."""
-    return Path(root) / REGISTRY_PATH if root is not None else MODULE_REGISTRY
+    or, without a root, the one the loader reads."""
+    return Path(root) / REGISTRY_PATH if root is not None else shipped_registry()
 
 
 def read_registry(path: Path) -> dict[str, Release]:

@@ -15,10 +15,10 @@ from typing import Callable
 
 import polars as pl
 
-from . import fieldtypes
-from .package import Package, Reference, Table
-from .schema import Field
-from .problems import Problem, quote
+from ..reading import fieldtypes
+from ..reading.package import Package, Reference, Table
+from ..reading.schema import Field
+from ..reading.problems import Problem, quote
 
 
 @dataclass

@@ -9,11 +9,6 @@ import json
 
 import pandas as pd
 
-KIND_LABELS = {"white-paper": "white paper", "executive-order": "executive order", "legal-action": "legal action",
-               "export-control": "export control", "product-launch": "product launch", "technology-milestone": "technology milestone",
-               "research-paper": "research paper"}
-
-
 def e(value) -> str:
     """Escape a cell for HTML; missing values become an empty string."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -95,7 +90,7 @@ def text_or_empty(value) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("-", " "))
+    return kind.replace("-", " ")
 
 
 def fmt_number(value: float) -> str:

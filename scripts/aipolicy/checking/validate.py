@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .metadata import metadata_problems
-from .package import Package, PackageError, Table, find_root, read_package, read_rows
-from .problems import Problem
+from ..reading.package import Package, PackageError, Table, find_root, read_package, read_rows
+from ..reading.problems import Problem
 
 # Polars, pandera and the checks are imported where they are used, so that `validate` can
 # start the metadata check in its second process before paying for them.
@@ -28,8 +28,8 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
     """The latest registered release of the package, read from its release commit in Git.
     None when nothing was released or the package is not in a Git clone (an unpacked zip);
     a Problem when the release's commit cannot be read (a shallow clone): never a silent skip."""
-    from .gitio import checkout
-    from .versions import VersionError, commit_of, in_git, latest, registry
+    from ..reading.trees import checkout
+    from ..versioning.registry import VersionError, commit_of, in_git, latest, registry
 
     try:
         last = latest(registry(package.root))
@@ -37,14 +37,14 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
             return None
         return f"release {last.version}", read_package(checkout(package.root, commit_of(package.root, last)), strict=False)
     except VersionError as exc:
-        return Problem("scripts/aipolicy/releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
+        return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
     except PackageError as exc:
-        return Problem("scripts/aipolicy/releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
+        return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
 
 
 def released_id_problems(package: Package, release: tuple[str, Package] | Problem | None) -> list[Problem]:
     """IDs of the latest release that vanished without a `retired` row, or came back."""
-    from .diff import id_stability_problems
+    from ..versioning.diff import id_stability_problems
 
     if release is None:
         return []
@@ -73,31 +73,33 @@ def key_columns(package: Package) -> dict[str, set[str]]:
 
 def table_problems(package: Package, table: Table) -> list[Problem]:
     """Read one table (unless read already) and run every check that needs no other table."""
-    from . import checks, rules
-    from .canonical import canonical_problem
+    from . import engine
+    from . import rules
+    from ..reading.canonical import canonical_problem
 
     if not table.loaded:
         read_rows(package, table, strict=True)
     problems = list(table.problems)
     if table.data is None:
         return problems
-    ctx = checks.Context(package, only=table.name)
+    ctx = engine.Context(package, only=table.name)
     in_order = bool(table.primary_key) and table.first_out_of_order is None
-    specs = checks.schema_specs(table, in_order) + [spec for rule in rules.RULES for spec in rule(ctx)]
-    problems += checks.run(table, specs)
+    specs = engine.schema_specs(table, in_order) + [spec for rule in rules.RULES for spec in rule(ctx)]
+    problems += engine.run(table, specs)
     found = canonical_problem(package.root, table)
     return problems + ([found] if found else [])
 
 
 def across_problems(package: Package) -> list[Problem]:
     """Foreign keys and the rules that read several tables, on the key columns."""
-    from . import checks, rules
+    from . import engine
+    from . import rules
 
-    ctx = checks.Context(package)
-    specs: dict[str, list[checks.Spec]] = {name: [] for name in package.tables}
+    ctx = engine.Context(package)
+    specs: dict[str, list[engine.Spec]] = {name: [] for name in package.tables}
     for table in package.tables.values():
         if table.data is not None:
-            specs[table.name].extend(checks.foreign_key_specs(table, ctx))
+            specs[table.name].extend(engine.foreign_key_specs(table, ctx))
     for rule in rules.ACROSS:
         for spec in rule(ctx):
             specs[spec.table].append(spec)
@@ -108,7 +110,7 @@ def across_problems(package: Package) -> list[Problem]:
         if missing:  # a rule across tables reads a column that `key_columns` does not keep
             problems.append(Problem(table.path, None, None, f"a check across tables reads {', '.join(sorted(missing))}, which is not a key column", "internal"))
         else:
-            problems += checks.run(table, found)
+            problems += engine.run(table, found)
     return problems
 
 
@@ -125,9 +127,11 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
         child = _start_metadata_check(package.root)
     # Everything the thread and the checks need is imported here, in this thread, before the
     # thread starts: imports are not something to race.
-    from . import checks, diff, gitio, release  # noqa: F401
+    from ..reading import trees  # noqa: F401
+    from ..versioning import diff, registry  # noqa: F401
+    from . import engine
 
-    checks.pandera_polars()
+    engine.pandera_polars()
     import polars as pl
 
     # The checks run hundreds of small queries on frames held in memory: Polars' in-memory
@@ -164,7 +168,7 @@ def _start_metadata_check(root: Path):
     import subprocess
     import sys
 
-    code = "import sys; from aipolicy.metadata import report; report(sys.argv[1])"
+    code = "import sys; from aipolicy.checking.metadata import report; report(sys.argv[1])"
     try:
         return subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:

@@ -20,11 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import bibtex, cite, money
-from .canonical import canonical_bytes, canonical_frame, canonical_order
+from . import bibtex
+
+from . import cite
+
+from . import money
+from ..reading.canonical import canonical_bytes, canonical_frame, canonical_order
 from .loader import typed_frame
-from .package import Package, PackageError, Table, read_package
-from .problems import Problem
+from ..reading.package import Package, PackageError, Table, read_package
+from ..reading.problems import Problem
 
 # requirements.lock records the exact environment that built the release.
 PACKAGE_FILES = ["README.md", "LICENSE", "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", "requirements.lock"]
@@ -43,7 +47,7 @@ def artifact_name(descriptor: dict, version: str) -> str:
 
 
 def build(root: str | Path | None = None, dist: str | Path | None = None) -> Path:
-    from .validate import validate_package
+    from ..checking.validate import validate_package
 
     package = read_package(root, strict=True)
     problems = validate_package(package)
@@ -251,7 +255,7 @@ def _write_converted(package: Package, con: sqlite3.Connection) -> None:
 
 
 def _csv_bytes(columns: list[str], rows: list[dict]) -> bytes:
-    from .fieldtypes import format_number
+    from ..reading.fieldtypes import format_number
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -374,23 +378,22 @@ def flat_csv(package: Package) -> bytes:
     names = (canonical_frame(package["entry_names"]).groupby("entry_id")["name"].agg("; ".join) if "entry_names" in package.tables else pd.Series(dtype=str))
     idents = canonical_frame(package["identifiers"]) if "identifiers" in package.tables else None
     idents = (idents.assign(label=idents["scheme"] + ":" + idents["identifier"]).groupby("entry_id")["label"].agg("; ".join) if idents is not None else pd.Series(dtype=str))
-    flat = pd.DataFrame({
-        "entry_id": entries["entry_id"], "title": entries["title"], "title_local": entries["title_local"],
-        "title_provenance": entries["title_provenance"] if "title_provenance" in entries else None,
-        "other_names": entries["entry_id"].map(names),
-        "kind": entries["kind"], "jurisdiction_id": entries["jurisdiction_id"],
-        "jurisdiction_name": entries["jurisdiction_id"].map(jur),
-        "region": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[0]),
-        "subregion": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[1]),
-        "date": entries["date"],
-        "date_precision": entries["date_precision"], "status": entries["status"],
-        "document_number": entries["document_number"], "organizations": entries["entry_id"].map(roles),
-        "topics": entries["entry_id"].map(topics), "first_source_id": entries["entry_id"].map(first),
-        "first_source_title": entries["entry_id"].map(first).map(sources["title"]),
-        "first_source_url": entries["entry_id"].map(first).map(sources["url"]),
-        "identifiers": entries["entry_id"].map(idents),
-        "summary": entries["summary"], "url": entries["url"],
-    })
+    first_source = entries["entry_id"].map(first)
+    # Each entry's own columns, as the schema lists them, with the joined ones after the column they explain.
+    joined = {
+        "title_provenance": {"other_names": entries["entry_id"].map(names)},
+        "jurisdiction_id": {"jurisdiction_name": entries["jurisdiction_id"].map(jur),
+                            "region": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[0]),
+                            "subregion": entries["jurisdiction_id"].map(lambda j: regions.get(j, (None, None))[1])},
+        "document_number": {"organizations": entries["entry_id"].map(roles), "topics": entries["entry_id"].map(topics),
+                            "first_source_id": first_source, "first_source_title": first_source.map(sources["title"]),
+                            "first_source_url": first_source.map(sources["url"]), "identifiers": entries["entry_id"].map(idents)},
+    }
+    columns: dict[str, pd.Series] = {}
+    for name in package["entries"].field_names:
+        columns[name] = entries[name]
+        columns.update(joined.get(name, {}))
+    flat = pd.DataFrame(columns)
     buffer = io.StringIO()
     flat.to_csv(buffer, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL, na_rep="")
     return buffer.getvalue().encode("utf-8")

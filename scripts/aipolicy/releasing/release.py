@@ -10,11 +10,11 @@ import json
 import re
 from pathlib import Path
 
-from .diff import LEVELS, diff_packages, id_stability_problems, render
-from .gitio import checkout, git
-from .package import PackageError, read_package
-from .repo import CHANGELOG, CITATION
-from .versions import (Artifact, Release, VersionError, bump_level, commit_of, latest, parse, registry, registry_file,
+from ..versioning.diff import LEVELS, diff_packages, id_stability_problems, render
+from ..reading.trees import checkout, git
+from ..reading.package import PackageError, read_package
+from ..versioning.releasefiles import CHANGELOG, CITATION
+from ..versioning.registry import (Artifact, Release, VersionError, bump_level, commit_of, latest, parse, registry, registry_file,
                        write_registry)
 
 
@@ -26,8 +26,8 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None,
     """Check the bump against the latest registered release, set the version everywhere, make
     the release commit, build from it, and record the commit and every artifact in the
     registry (left for the caller to commit). `dry_run` runs every check and writes nothing."""
-    from .build import build
-    from .validate import validate_package
+    from ..outputs.build import build
+    from ..checking.validate import validate_package
 
     try:
         parse(version)
@@ -74,7 +74,7 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None,
         git(root, "commit", "-q", "-m", f"Release {version}")
         release_commit = git(root, "rev-parse", "HEAD").strip()
     dist = build(root)
-    from .build import artifact_name
+    from ..outputs.build import artifact_name
 
     zip_path = dist / f"{artifact_name(package.descriptor, version)}.zip"
     record_release(root, version, date, release_commit, dist, zip_path.name)
@@ -102,7 +102,7 @@ def set_version(root: Path, version: str, date: str, summary: str) -> None:
 
 def record_release(root: Path, version: str, date: str, commit: str | None, dist: Path, zip_name: str) -> None:
     """Add the release to the registry: its commit, and the name, size and sha256 of every artifact."""
-    from .cite import dataset_meta
+    from ..outputs.cite import dataset_meta
 
     path = registry_file(root)
     meta = dataset_meta(root, json.loads((root / "datapackage.json").read_text(encoding="utf-8")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .package import Package, PackageError, read_package
+from ..reading.package import Package, PackageError, read_package
 
 UNRELEASED = "unreleased"
 
@@ -36,8 +36,8 @@ def _rows(package: Package) -> dict[str, dict]:
 def versions(package: Package) -> list[tuple[str, str | None, dict[str, dict]]]:
     """(version, date, entry rows) for every registered release whose commit this clone has,
     oldest first, then the working tree when it differs from the latest release."""
-    from .gitio import checkout
-    from .versions import VersionError, commit_of, in_git, registry, unreleased_changes
+    from ..reading.trees import checkout
+    from .registry import VersionError, commit_of, in_git, registry, unreleased_changes
 
     out = []
     root = package.root

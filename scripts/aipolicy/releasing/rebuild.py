@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .gitio import checkout
-from .versions import VersionError, commit_of, find, registry
+from ..reading.trees import checkout
+from ..versioning.registry import VersionError, commit_of, find, registry
 
 
 def python_cache() -> Path:
@@ -51,7 +51,7 @@ def rebuild(root: Path, version: str, cache: str | Path | None = None, out: str 
         dist = tree / "dist"
         expected = release.artifacts or ()
         if not expected:  # a registry entry that records only the zip
-            from .versions import Artifact
+            from ..versioning.registry import Artifact
 
             expected = (Artifact(release.zip, -1, release.sha256),)
         verified = []

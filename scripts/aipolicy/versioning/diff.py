@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .package import Package
+from ..reading.package import Package
 
 LEVELS = ["patch", "minor", "major"]
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import fieldtypes
-from .package import Package, PackageError, read_package
-from .schema import Field
+from ..reading import fieldtypes
+from ..reading.package import Package, PackageError, read_package
+from ..reading.schema import Field
+from ..versioning.registry import shipped_registry
 
-REGISTRY = Path(__file__).with_name("releases.json")
+REGISTRY = shipped_registry()
 
 
 def typed_frame(table) -> pd.DataFrame:
@@ -30,7 +31,7 @@ def typed_frames(tables) -> dict[str, pd.DataFrame]:
     import polars as pl
     import pyarrow as pa
 
-    from .checks import member
+    from ..checking.engine import member
 
     def misfits(table) -> pl.LazyFrame:
         found = []
@@ -78,7 +79,7 @@ def typed_tables(package: Package) -> dict[str, pd.DataFrame]:
 
 
 def _release_dir(version: str, cache: Path | None = None) -> Path:
-    from .versions import read_registry
+    from ..versioning.registry import read_registry
 
     known = read_registry(REGISTRY)
     if version not in known:
@@ -132,7 +133,7 @@ def _package(version: str | None, path: str | Path | None, tables: list[str] | N
         raise ValueError("give either version or path, not both")
     root = _release_dir(version, cache) if version is not None else path
     if root is None:
-        here = Path(__file__).resolve().parents[2]
+        here = Path(__file__).resolve().parents[3]
         root = here if (here / "datapackage.json").is_file() else None
     return read_package(root, strict=False, tables=tables)
 

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from .problems import PackageError, Problem, quote
+from ..reading.problems import PackageError, Problem, quote
 
 CITATION = "CITATION.cff"
 CHANGELOG = "CHANGELOG.md"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from .bibtex import latex, safe_url, write_bib
-from .package import PackageError
-from .repo import read_citation, CITATION
+from ..reading.package import PackageError
+from ..versioning.releasefiles import read_citation, CITATION
 
 FORMATS = ("bibtex", "biblatex", "text", "cff")
 
@@ -76,7 +76,7 @@ def dataset_meta(root: Path, descriptor: dict, version: str | None = None, date:
 def working_meta(root: Path, descriptor: dict) -> DatasetMeta:
     """The citation metadata of the package as it is: labelled as unreleased changes when its
     data differ from the latest registered release."""
-    from .versions import unreleased_changes
+    from ..versioning.registry import unreleased_changes
 
     last = unreleased_changes(root)
     if last is None:

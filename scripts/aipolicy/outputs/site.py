@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import cite, charts
-from .package import Package, read_package
+from . import cite
+
+from . import charts
+from ..reading.package import Package, read_package
 from .site_research import COUNTED, ResearchPages  # noqa: F401  (COUNTED: the headline counts, for users of this module)
 from .sitehtml import code_spans, e, fmt_date, fmt_number, identifier_link, kind_label, link, page, table, title_note
 
@@ -43,7 +45,7 @@ class Site(ResearchPages):
         from .money import converted_figures
 
         self.converted = {r["figure_id"]: r for r in converted_figures(t["figures"])}
-        from .history import entry_history
+        from ..versioning.history import entry_history
 
         self.history, self.versions = entry_history(package)
         self.names = t["entry_names"].groupby("entry_id") if "entry_names" in t else None
@@ -305,7 +307,7 @@ class Site(ResearchPages):
         return page("Data dictionary", "\n".join(parts))
 
     def downloads(self) -> str:
-        from .versions import registry
+        from ..versioning.registry import registry
 
         known = registry(self.package.root)
         parts = ["<h1>Downloads</h1>", "<p>Each release is recorded in the release registry with the commit it was made from and the "
@@ -393,8 +395,8 @@ def build_site(root: str | Path | None = None) -> tuple[int, Path]:
     import subprocess
     import sys
 
-    from .package import find_root
-    from .problems import PackageError
+    from ..reading.package import find_root
+    from ..reading.problems import PackageError
 
     root = find_root(root)
     count = generate(root)

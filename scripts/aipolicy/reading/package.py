@@ -107,7 +107,7 @@ class Table:
     def first_out_of_order(self) -> int | None:
         """The first row that sorting by primary key would move (None: in order, or no key)."""
         if self._key_order is None:
-            from .fastops import first_out_of_order
+            from .csvtext import first_out_of_order
 
             keys = self.primary_key
             self._key_order = (first_out_of_order(self.data, keys) if keys and self.data is not None and all(k in self.data.columns for k in keys) else None,)
@@ -345,7 +345,7 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
         return None
     if block.count(b"\n") != len(part):
         return None  # a line break inside a cell, or a line without its line end
-    from .fastops import csv_body  # the serialisation `fmt` writes: the proof compares against it
+    from .csvtext import csv_body  # the serialisation `fmt` writes: the proof compares against it
 
     return part if csv_body(part) == block else None
 

@@ -14,9 +14,9 @@ from typing import Callable, Iterator
 
 import polars as pl
 
-from .checks import Context, Spec, among, member
-from .fieldtypes import fullmatch, typed_expr
-from .problems import quote
+from .engine import Context, Spec, among, member
+from ..reading.fieldtypes import fullmatch, typed_expr
+from ..reading.problems import quote
 
 RULES: list[Callable[[Context], Iterator[Spec]]] = []  # rules within one table
 ACROSS: list[Callable[[Context], Iterator[Spec]]] = []  # rules that read other tables
@@ -85,7 +85,8 @@ def every_entry_has_a_source(ctx: Context):
 def every_source_is_cited(ctx: Context):
     if not _readable(ctx, "sources"):
         return
-    citing = [("entry_sources", "source_id"), ("entry_dates", "source_id"), ("figures", "source_id"), ("organizations", "source_id")]
+    citing = [(t.name, ref.fields[0]) for t in ctx.package.tables.values() for ref in t.references  # from the schemas' foreign keys
+              if ref.resource == "sources" and len(ref.fields) == 1]
     cited = pl.concat([ctx.values(t, c).rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])])
     yield Spec("sources", "source_id", "source-cited", message=lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                hint="cite it in data/entry_sources.csv, or remove it", **among("source_id", cited))

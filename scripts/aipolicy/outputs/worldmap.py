@@ -18,7 +18,7 @@ SHADES = ["#e8eaf6", "#c5cae9", "#9fa8da", "#7986cb", "#5c6bc0", "#3949ab", "#28
 
 def atlas_dir(*roots: Path) -> Path:
     """The installed world-atlas package, looked for beside the package and the tooling."""
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[3]
     for root in (*roots, here):
         candidate = Path(root) / "node_modules" / "world-atlas"
         if (candidate / "countries-110m.json").is_file():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .fastops import write_csv
+from .csvtext import write_csv
 from .fieldtypes import NUMBER, format_number, fullmatch
 from .package import Package, Table
 from .problems import Problem
