@@ -174,8 +174,31 @@ def test_a_failed_download_names_the_rebuild_command(tmp_path, monkeypatch):
 def test_versions_import_no_cycle():
     code = "import aipolicy.checking.validate, aipolicy.releasing.release, aipolicy.outputs.build, aipolicy.versioning.registry"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
-    source = (ROOT / "scripts" / "aipolicy" / "validate.py").read_text(encoding="utf-8")
+    source = (ROOT / "scripts" / "aipolicy" / "checking" / "validate.py").read_text(encoding="utf-8")
     assert "from .release" not in source and "import release" not in source
+
+
+LAYERS = ["reading", "versioning", "checking", "outputs", "releasing", ""]  # bottom to top; "" is the package's top
+
+
+def test_every_module_imports_only_its_own_layer_or_those_below():
+    """The layout shows the layers: a module may import from its own layer and the layers
+    below it, never from one above (the CLI and the commands on top may import anything)."""
+    import ast
+
+    package = ROOT / "scripts" / "aipolicy"
+    upward = []
+    for path in sorted(package.rglob("*.py")):
+        layer = path.parent.name if path.parent != package else ""
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                parts = (node.module or "").split(".")
+                target = layer if node.level == 1 else (parts[0] if parts[0] in LAYERS else "")
+                if node.level == 1 and layer == "" and parts[0] in LAYERS:
+                    target = parts[0]
+                if LAYERS.index(target) > LAYERS.index(layer):
+                    upward.append(f"{path.relative_to(package)} imports {'.' * node.level}{node.module or ''}")
+    assert upward == []
 
 
 def test_a_copy_of_the_package_inside_a_clone_is_not_compared_with_its_releases(tmp_path):
