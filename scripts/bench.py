@@ -80,7 +80,7 @@ def synthetic_tables(n_entries: int, seed: int = 7) -> dict[str, pd.DataFrame]:
         "url": np.char.add("https://example.org/doc/", np.arange(n).astype(str)),
     })
     t["sources"] = pd.DataFrame({
-        "source_id": source_ids, "kind": rng.choice(enum["sources"]["kind"], n), "title": np.char.add("Source about document ", np.arange(n).astype(str)),
+        "source_id": source_ids, "kind": rng.choice(enum["sources"]["kind"], n), "title": np.char.add("Source about document ", np.arange(n).astype(str)), "title_basis": "",
         "authors": np.where(np.arange(n) % 2 == 0, "Doe, Jane; Roe, Richard", ""), "publisher": "Example Publisher", "container": "Example Journal",
         "volume": "", "issue": "", "pages": "", "date": date, "date_precision": "day",
         "url": np.char.add("https://example.org/source/", np.arange(n).astype(str)), "archived_url": "", "doi": "", "language": "en", "accessed": "2026-11-25",

@@ -31,7 +31,7 @@ HOSTILE_URL = "https://example.org/a%20b?x=1&y=2#frag_1"
 def add_hostile_source(pkg: Pkg) -> None:
     row = io.StringIO()
     csv.writer(row, lineterminator="").writerow(
-        ["zz-2020-hostile", "report", HOSTILE_TITLE, "Institute of Automation, Chinese Academy of Sciences; Müller, Jürgen",
+        ["zz-2020-hostile", "report", HOSTILE_TITLE, "", "Institute of Automation, Chinese Academy of Sciences; Müller, Jürgen",
          "Institute of Automation, Chinese Academy of Sciences", "", "", "", "", "2020-03-01", "month", HOSTILE_URL,
          "https://web.archive.org/web/20200301000000/" + HOSTILE_URL, "10.1000/xyz_123%", "zh", "2026-11-25"])
     pkg.append("sources", row.getvalue())

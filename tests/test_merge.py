@@ -38,7 +38,7 @@ def add_entry(pkg, n: int) -> None:
     entry = f"{jur.lower()}-20{10 + n % 15}-policy-{n:02d}"
     source = f"outlet{n % 7}-20{10 + n % 15}-report-{n:02d}"
     pkg.append("entries", f"{entry},Policy number {n},,official,,en,plan,{jur},20{10 + n % 15}-01-01,year,published,,A plan added by pull request {n}.,")
-    pkg.append("sources", f"{source},news-article,Report {n},,Outlet {n % 7},,,,,,,https://example.org/{n},,,en,2026-11-25")
+    pkg.append("sources", f"{source},news-article,Report {n},,,Outlet {n % 7},,,,,,,https://example.org/{n},,,en,2026-11-25")
     pkg.append("entry_sources", f"{entry},{source},")
     changed, problems = fmt(read_package(pkg.root))
     assert not problems

@@ -234,3 +234,57 @@ def test_a_composed_title_is_allowed_for_an_english_document_and_marked(pkg):
     result = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", "text")
     assert "[title composed by the atlas, not the official title]" in result.stdout
 
+
+def test_a_source_title_in_brackets_is_a_description_not_a_title(pkg):
+    line = 2
+    column = pkg.set_cell("sources", line, "title", "[Report on the State Council plan]")
+    p = only(pkg, "source-title")
+    assert (p.line, p.column) == (line, column)
+    assert p.message == 'source title "[Report on the State Council plan]" is a description in brackets, not the title as published'
+    assert "set title_basis to description" in p.hint
+    pkg.set_cell("sources", line, "title", "[IP Alert] How the State Council plan will change AI")
+    assert not [q for q in validate(pkg.root) if q.rule == "source-title"]
+
+
+def test_a_title_basis_is_one_of_its_values(pkg):
+    line = 2
+    pkg.set_cell("sources", line, "title_basis", "guessed")
+    p = only(pkg, "enum")
+    assert p.message == 'title_basis "guessed" is not one of the allowed values'
+
+
+
+def test_citations_say_when_a_source_title_was_not_read_on_the_page(pkg):
+    """A description is shown in square brackets (as citation styles mark a description);
+    a title taken from the web address says so."""
+    import pandas as pd
+
+    from aipolicy.outputs.bibtex import TITLE_FROM_ADDRESS, source_entry
+    from aipolicy.outputs.site import Site
+    from aipolicy.reading.package import read_package
+
+    described = "ecns-2018-mentougou-ai-park"
+    site = Site(read_package(pkg.root, strict=False))
+    row = {k: (None if pd.isna(v) else v) for k, v in site.sources.loc[described].items()}  # as the build hands rows over
+    assert row["title_basis"] == "description"
+    _, fields = source_entry(row, biblatex=True)
+    assert fields["title"] == "{[Report on the plan for an artificial intelligence technology park in Mentougou, Beijing]}"
+    assert "[Report on the plan" in site.reference(described)
+
+    line = pkg.find_line("sources", described)
+    pkg.set_cell("sources", line, "title_basis", "from-address")
+    pkg.set_cell("sources", line, "title", "Beijing plans AI technology park in Mentougou")
+    site = Site(read_package(pkg.root, strict=False))
+    row = {k: (None if pd.isna(v) else v) for k, v in site.sources.loc[described].items()}
+    _, fields = source_entry(row, biblatex=False)
+    assert fields["title"] == "{Beijing plans AI technology park in Mentougou}"
+    assert TITLE_FROM_ADDRESS in fields["note"]
+    assert "Title taken from the page's web address." in site.reference(described)
+
+
+def test_the_coverage_page_counts_the_sources_whose_title_was_not_read(pkg):
+    from aipolicy.outputs.site import Site
+    from aipolicy.reading.package import read_package
+
+    html = Site(read_package(pkg.root, strict=False)).coverage()
+    assert "1 of " in html and "sources have a title that could not be read on their page: 1 carry a description" in html

@@ -222,7 +222,7 @@ def test_entry_without_source(pkg):
 
 
 def test_source_never_cited(pkg):
-    line = pkg.append("sources", "zz-2020-uncited,web-page,A page,,,,,,,2020-01-01,day,https://example.org/a,,,en,2026-11-25")
+    line = pkg.append("sources", "zz-2020-uncited,web-page,A page,,,,,,,,2020-01-01,day,https://example.org/a,,,en,2026-11-25")
     assert_problem(pkg, "data/sources.csv", line, 1, "source-cited")
 
 

@@ -405,3 +405,18 @@ def local_titles_are_titles_in_another_language(ctx: Context):
                lambda v: f"title_local {quote(v)} repeats the English title",
                "put the title as officially published in the original language and script, or leave title_local empty")
 
+
+
+@rule
+def source_titles_are_titles_as_published(ctx: Context):
+    """A source's title is the page's own title, as published. A curator's description in
+    square brackets ("[Report on ...]") says what the page is, not what it is called: when a
+    page's title cannot be read, `title_basis` says what `title` holds instead, and the
+    brackets are for citations to add. A title that only begins with a bracketed label
+    ("[IP Alert] How ...") is the publisher's own and is fine."""
+    if not _readable(ctx, "sources"):
+        return
+    yield Spec("sources", "title", "source-title", ~pl.col("title").str.contains(r"^\[.*\]$").fill_null(False),
+               lambda v: f"source title {quote(v)} is a description in brackets, not the title as published",
+               "copy the page's title as published (its headline, in its language); if the page shows none, cite another page "
+               "that does, or write the description without brackets and set title_basis to description")

@@ -52,6 +52,9 @@ def author_field(names: list[tuple[str, bool]]) -> str:
     return " and ".join("{" + latex(n) + "}" if org else latex(n) for n, org in names)
 
 
+TITLE_FROM_ADDRESS = "Title taken from the page's web address"
+
+
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and pd.isna(value)) and value is not pd.NA and str(value) != ""
 
@@ -61,7 +64,9 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
     kind = row["kind"]
     authors = split_authors(row.get("authors"), row.get("publisher"))
     has_date = _present(row.get("date"))
-    fields: dict[str, str] = {"title": "{" + latex(row["title"]) + "}"}
+    basis = row.get("title_basis") if _present(row.get("title_basis")) else None
+    shown = f"[{row['title']}]" if basis == "description" else row["title"]  # a description, as citation styles mark one
+    fields: dict[str, str] = {"title": "{" + latex(shown) + "}"}
     if authors:
         fields["author"] = author_field(authors)
     container = row.get("container") if _present(row.get("container")) else None
@@ -109,6 +114,8 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
         fields["url"] = safe_url(row["url"])
     if _present(row.get("doi")):
         fields["doi"] = row["doi"]
+    if basis == "from-address":
+        fields["note"] = "; ".join(x for x in (fields.get("note"), latex(TITLE_FROM_ADDRESS)) if x)
     if _present(row.get("archived_url")):  # `note`, which bibtex and biber both accept
         archived = latex("Archived at " + row["archived_url"])
         fields["note"] = "; ".join(x for x in (fields.get("note"), archived) if x)

@@ -152,7 +152,10 @@ class Site(ResearchPages):
             bits.append(e(s["authors"]))
         if isinstance(s["date"], str):
             bits.append(f"({e(fmt_date(s['date'], s['date_precision']))})")
-        bits.append(f"<em>{e(s['title'])}</em>.")
+        basis = s.get("title_basis")
+        bits.append(f"<em>[{e(s['title'])}]</em>." if basis == "description" else f"<em>{e(s['title'])}</em>.")
+        if basis == "from-address":
+            bits.append("(Title taken from the page's web address.)")
         where = [x for x in (s["container"], s["publisher"]) if isinstance(x, str)]
         if where:
             bits.append(e(", ".join(dict.fromkeys(where))) + ".")

@@ -313,4 +313,11 @@ class ResearchPages:
         body.append("<h2>Known gaps</h2>")
         body.append(f"<p>{len(gaps)} checklist items are not yet checked. Corrections and additions are welcome: see "
                     '<a href="../contributing/">Contributing</a>.</p>')
+        basis = self.sources["title_basis"].value_counts() if "title_basis" in self.sources else {}
+        unread = {k: int(basis.get(k, 0)) for k in ("description", "from-address")}
+        if sum(unread.values()):
+            body.append(f"<p>{sum(unread.values())} of {len(self.sources):,} sources have a title that could not be read on their page: "
+                        f"{unread['description']} carry a description (shown in square brackets in citations) and "
+                        f"{unread['from-address']} the words of their web address (<code>title_basis</code> in "
+                        "<code>sources.csv</code>). Each is cited for facts its page states; the page's own title is what is missing.</p>")
         return page("Coverage", "\n".join(body))
