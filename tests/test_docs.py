@@ -187,7 +187,7 @@ def test_r_snippets_on_the_using_page_run(snippet_dir, index):
 
 def test_every_relative_link_in_the_site_resolves(tmp_path):
     """Including the links between the pages of a long list (forced here with a small page size)."""
-    import aipolicy.outputs.site as site_module
+    import aipolicy.outputs.site.lists as site_module
 
     pkg = docs_package(tmp_path / "pkg")
     original = site_module.LIST_PAGE_SIZE

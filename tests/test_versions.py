@@ -187,17 +187,22 @@ def test_every_module_imports_only_its_own_layer_or_those_below():
     import ast
 
     package = ROOT / "scripts" / "aipolicy"
+
+    def layer(module: list[str]) -> str:  # ["aipolicy", "outputs", "site", "data"] -> "outputs"
+        return module[1] if len(module) > 2 and module[1] in LAYERS else ""
+
     upward = []
     for path in sorted(package.rglob("*.py")):
-        layer = path.parent.name if path.parent != package else ""
+        parts = ["aipolicy", *path.relative_to(package).with_suffix("").parts]
+        here = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                parts = (node.module or "").split(".")
-                target = layer if node.level == 1 else (parts[0] if parts[0] in LAYERS else "")
-                if node.level == 1 and layer == "" and parts[0] in LAYERS:
-                    target = parts[0]
-                if LAYERS.index(target) > LAYERS.index(layer):
-                    upward.append(f"{path.relative_to(package)} imports {'.' * node.level}{node.module or ''}")
+                base = here[: len(here) - (node.level - 1)]
+                targets = [base + (node.module or "").split(".")] if node.module else [base + [a.name] for a in node.names]
+                for target in targets:
+                    target = [t for t in target if t]
+                    if LAYERS.index(layer(target + ["x"])) > LAYERS.index(layer(parts)):
+                        upward.append(f"{path.relative_to(package)} imports {'.'.join(target)}")
     assert upward == []
 
 

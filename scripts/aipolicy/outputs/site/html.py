@@ -1,6 +1,6 @@
 """HTML for the generated pages of the documentation site: escaping, links, tables, dates,
 numbers and the labels shown for values of the data. Every text from the data goes through
-`e()`, so a title or summary cannot break out of its tag.
+`escape()`, so a title or summary cannot break out of its tag.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-def e(value) -> str:
+def escape(value) -> str:
     """Escape a cell for HTML; missing values become an empty string."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
@@ -27,7 +27,7 @@ def page(title: str, body: str, description: str | None = None) -> str:
 
 
 def link(href: str, text) -> str:
-    return f'<a href="{e(href)}">{e(text)}</a>'
+    return f'<a href="{escape(href)}">{escape(text)}</a>'
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -62,7 +62,7 @@ def identifier_link(scheme: str, value: str) -> str:
         return link(f"https://www.congress.gov/bill/{congress}{suffix}-congress/{CONGRESS_TYPES[kind]}/{number}", value)
     if scheme in IDENTIFIER_LINKS:
         return link(IDENTIFIER_LINKS[scheme].format(value), value)
-    return e(value)
+    return escape(value)
 
 
 def title_note(provenance: str, source: str | None) -> str:
@@ -77,7 +77,7 @@ def code_spans(text: str) -> str:
     """Escaped text whose `backticked` parts are shown as code, as the schemas write them."""
     import re
 
-    return re.sub(r"`([^`]+)`", lambda m: f"<code>{m.group(1)}</code>", e(text))
+    return re.sub(r"`([^`]+)`", lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
 def short(value, limit: int = 80) -> str:

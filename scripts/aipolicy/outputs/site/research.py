@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .sitehtml import e, fmt_number, kind_label, link, page, short, table, text_or_empty
+from .html import escape, fmt_number, kind_label, link, page, short, table, text_or_empty
 
 # The statistics page's headline counts: (title, definition, SQL over the release's SQLite file).
 _ENACTED = """SELECT e.entry_id, e.jurisdiction_id, min(strftime('%Y', d.date)) AS year
@@ -48,11 +48,11 @@ class ResearchPages:
             return []
         out = ["<h2>History</h2><ul>"]
         for step in steps:
-            where = "the unreleased changes" if step.version == "unreleased" else f"release {e(step.version)} ({e(step.date)})"
+            where = "the unreleased changes" if step.version == "unreleased" else f"release {escape(step.version)} ({escape(step.date)})"
             if step.change == "added":
                 out.append(f"<li>First appeared in {where}.</li>")
             elif step.change == "changed":
-                shown = "; ".join(f"<code>{e(k)}</code>: {e(short(a))} → {e(short(b))}" for k, (a, b) in step.fields.items())
+                shown = "; ".join(f"<code>{escape(k)}</code>: {escape(short(a))} → {escape(short(b))}" for k, (a, b) in step.fields.items())
                 out.append(f"<li>Changed in {where}: {shown}.</li>")
             else:
                 out.append(f"<li>Removed in {where}.</li>")
@@ -80,15 +80,15 @@ class ResearchPages:
         """The static JSON API: api/index.json, api/explorer.json and one file per entry."""
         import json
 
-        from .regions import region_of
+        from ..regions import region_of
 
-        counts = {name: int(len(frame)) for name, frame in self.t.items()}
+        counts = {name: int(len(frame)) for name, frame in self.frames.items()}
         index = {"name": self.package.descriptor.get("name"), "version": self.meta.label, "counts": counts,
                  "entries": [{"entry_id": i, "title": self.entries.at[i, "title"], "kind": self.entries.at[i, "kind"],
                               "jurisdiction_id": self.entries.at[i, "jurisdiction_id"], "date": self.entries.at[i, "date"],
                               "status": self.entries.at[i, "status"], "json": f"entries/{i}.json"} for i in self.entries.index]}
-        topics = self.t["entry_topics"].groupby("entry_id")["topic_id"].agg(list).to_dict()
-        names = self.t["entry_names"].groupby("entry_id")["name"].agg(" | ".join).to_dict() if "entry_names" in self.t else {}
+        topics = self.frames["entry_topics"].groupby("entry_id")["topic_id"].agg(list).to_dict()
+        names = self.frames["entry_names"].groupby("entry_id")["name"].agg(" | ".join).to_dict() if "entry_names" in self.frames else {}
         level = self.jur["level"].to_dict()
         explorer = [[i, self.entries.at[i, "title"], text_or_empty(self.entries.at[i, "title_local"]), self.entries.at[i, "kind"], self.entries.at[i, "jurisdiction_id"],
                      region_of(self.entries.at[i, "jurisdiction_id"], level.get(self.entries.at[i, "jurisdiction_id"], ""))[0] or "International and supranational",
@@ -140,17 +140,17 @@ class ResearchPages:
         kinds = [("all", "all entries")] + [(k, kind_label(k)) for k in ("law", "strategy", "regulation", "guideline", "institution") if (national["kind"] == k).any()]
         parts = ["<h1>World map</h1>", "<p>Entries per country (a subdivision's entries count for its country). Each shaded country "
                  "links to its page. Choose a kind to map only that kind.</p>",
-                 '<p><label>Kind <select class="map-switch">' + "".join(f'<option value="{e(k)}">{e(label)}</option>' for k, label in kinds) + "</select></label></p>"]
+                 '<p><label>Kind <select class="map-switch">' + "".join(f'<option value="{escape(k)}">{escape(label)}</option>' for k, label in kinds) + "</select></label></p>"]
         layers, summaries = [], []
         for k, label in kinds:
             chosen = national if k == "all" else national[national["kind"] == k]
             layers.append((k, chosen["country"].value_counts().to_dict()))
-            summaries.append(f'<p class="map-summary" data-kind="{e(k)}"' + ("" if k == "all" else " hidden") +
-                             f">{chosen['country'].nunique()} countries, {len(chosen)} entries ({e(label)}).</p>")
+            summaries.append(f'<p class="map-summary" data-kind="{escape(k)}"' + ("" if k == "all" else " hidden") +
+                             f">{chosen['country'].nunique()} countries, {len(chosen)} entries ({escape(label)}).</p>")
         drawing, credit = worldmap.svg(layers, names, "../jurisdictions/{}/", folder, "Entries per country")
         self.map_svg = drawing  # written to img/world-map.svg; shown with <object> so that its links work and the page stays small
         parts += ['<object class="world-map" data="../img/world-map.svg" type="image/svg+xml" aria-label="World map of entries per country"></object>'] + summaries
-        parts.append(f'<p class="credit">{e(credit)}</p>')
+        parts.append(f'<p class="credit">{escape(credit)}</p>')
         beyond = entries[~entries.index.isin(national.index)]
         if len(beyond):
             parts.append("<h2>International and supranational</h2><ul>" + "".join(
@@ -167,7 +167,7 @@ class ResearchPages:
         import sqlite3
         import tempfile
 
-        from .build import _canonical_rows, write_sqlite
+        from ..build import _canonical_rows, write_sqlite
 
         out = ["<h2>Headline counts, with their queries</h2>",
                "<p>Each count below is the answer of the SQL shown to the release's SQLite file "
@@ -182,8 +182,8 @@ class ResearchPages:
                 for title, definition, sql in COUNTED:
                     cursor = con.execute(sql)
                     headers = [d[0] for d in cursor.description]
-                    rows = [[e(v) for v in row] for row in cursor.fetchall()]
-                    out += [f"<h3>{e(title)}</h3>", f"<p>{e(definition)}</p>", f"<pre><code>{e(sql.strip())}</code></pre>", table(headers, rows)]
+                    rows = [[escape(v) for v in row] for row in cursor.fetchall()]
+                    out += [f"<h3>{escape(title)}</h3>", f"<p>{escape(definition)}</p>", f"<pre><code>{escape(sql.strip())}</code></pre>", table(headers, rows)]
             finally:
                 con.close()
         return out
@@ -210,14 +210,14 @@ class ResearchPages:
                         for k, (a, b) in step.fields.items():
                             fields[k] = (fields.get(k, (a, b))[0], b)
                     changed.append((entry_id, {k: v for k, v in fields.items() if v[0] != v[1]}))
-            body = [f"<h1>Changed since release {e(version)}</h1>",
-                    f"<p>What differs between release {e(version)} ({e(date)}) and the version of this site ({e(self.meta.label)}): "
+            body = [f"<h1>Changed since release {escape(version)}</h1>",
+                    f"<p>What differs between release {escape(version)} ({escape(date)}) and the version of this site ({escape(self.meta.label)}): "
                     f"{len(added)} entries added, {len(changed)} changed. The history of each entry is on its page.</p>"]
             if added:
                 body.append(f"<h2>Added ({len(added)})</h2><ul>" + "".join(f"<li>{self.entry_link(a, '../../')}</li>" for a in added) + "</ul>")
             if changed:
                 body.append(f"<h2>Changed ({len(changed)})</h2><ul>" + "".join(
-                    f"<li>{self.entry_link(c, '../../')}: " + "; ".join(f"<code>{e(k)}</code> {e(short(a, 40))} → {e(short(b, 40))}" for k, (a, b) in f.items()) + "</li>"
+                    f"<li>{self.entry_link(c, '../../')}: " + "; ".join(f"<code>{escape(k)}</code> {escape(short(a, 40))} → {escape(short(b, 40))}" for k, (a, b) in f.items()) + "</li>"
                     for c, f in changed) + "</ul>")
             out[f"changes/{version}.md"] = page(f"Changed since {version}", "\n".join(body))
         return out
@@ -228,8 +228,8 @@ class ResearchPages:
         if c is None:
             return ""
         if c["value_usd"] is None:
-            return f'<span title="{e(c["conversion"])}">not converted</span>'
-        return f'<span title="{e(c["conversion"])}">USD {e(fmt_number(round(c["value_usd"])))} / EUR {e(fmt_number(round(c["value_eur"])))}</span>'
+            return f'<span title="{escape(c["conversion"])}">not converted</span>'
+        return f'<span title="{escape(c["conversion"])}">USD {escape(fmt_number(round(c["value_usd"])))} / EUR {escape(fmt_number(round(c["value_eur"])))}</span>'
 
     def largest_commitments(self) -> list[dict]:
         rows = [c for c in self.converted.values() if c["value_usd"] is not None and c["quantity"] in ("investment", "budget", "funding")]
@@ -237,18 +237,18 @@ class ResearchPages:
 
     def commitments(self, limit: int = 20) -> list[str]:
         """The largest public AI commitments in USD, by basis, with what the numbers are."""
-        from .money import source_version
+        from ..money import source_version
 
         rows = self.largest_commitments()
         out = ["<h2>Largest public AI commitments</h2>",
                "<p>Investments, budgets and funding recorded in the atlas, converted to US dollars at the European Central Bank's "
-               f"reference rate of the date each amount was stated ({e(source_version())}). The basis says what each amount is: "
+               f"reference rate of the date each amount was stated ({escape(source_version())}). The basis says what each amount is: "
                "<b>actual</b> (spent or committed), <b>planned</b> (an announced plan or budget), <b>target</b> (a goal) or "
                "<b>estimate</b>. Announced plans are not enacted budgets; amounts of different bases are not comparable, and some "
                "programmes count private or loan money. Amounts in currencies the ECB does not publish are not converted.</p>"]
         out.append('<p><img src="../img/largest-commitments.svg" alt="Largest public AI commitments in US dollars, coloured by basis"></p>')
-        table_rows = [[self.entry_link(c["entry_id"], "../"), e(c["basis"]), e(c["qualifier"]), e(f"{fmt_number(c['value'])} {c['unit']}"),
-                       e(fmt_number(round(c["value_usd"]))), e(c["as_of"])] for c in rows[:limit]]
+        table_rows = [[self.entry_link(c["entry_id"], "../"), escape(c["basis"]), escape(c["qualifier"]), escape(f"{fmt_number(c['value'])} {c['unit']}"),
+                       escape(fmt_number(round(c["value_usd"]))), escape(c["as_of"])] for c in rows[:limit]]
         out.append(table(["Entry", "Basis", "Qualifier", "Amount", "USD", "As of"], table_rows))
         missing = sum(1 for c in self.converted.values() if c["value_usd"] is None)
         out.append(f"<p>{len(self.converted) - missing} of {len(self.converted)} monetary figures are converted; {missing} are in currencies without an ECB reference rate.</p>")
@@ -256,10 +256,10 @@ class ResearchPages:
 
     def coverage(self) -> str:
         """Per region and jurisdiction: the checklist of docs/scope.md, entry counts, review dates, known gaps."""
-        from .regions import region_of, source_version
+        from ..regions import region_of, source_version
 
         items = self.package.tables["checklist"].fields["item"].enum  # from the schema
-        check = self.t["checklist"]
+        check = self.frames["checklist"]
         cells = {(r["jurisdiction_id"], r["item"]): r for _, r in check.iterrows()}
         counts = self.entries["jurisdiction_id"].value_counts()
         total = Counter()
@@ -272,8 +272,8 @@ class ResearchPages:
                 "an AI-specific law or bill, an AI oversight body or safety institute, AI or automated-decision provisions in its "
                 "data-protection law, and a national AI funding programme. Each item is <b>present</b> (with the entry), "
                 "<b>none known</b> (searched, none found) or <b>not yet checked</b>. Entries include those of subdivisions. "
-                f"Regions are the UN M49 regions ({e(source_version())}).</p>",
-                "<p>" + "; ".join(f"{e(i.replace('-', ' '))}: {present.get(i, 0)} jurisdictions" for i in items) + ".</p>"]
+                f"Regions are the UN M49 regions ({escape(source_version())}).</p>",
+                "<p>" + "; ".join(f"{escape(i.replace('-', ' '))}: {present.get(i, 0)} jurisdictions" for i in items) + ".</p>"]
         groups: dict[str, list[str]] = {}
         for j in self.jur.index:
             level = self.jur.at[j, "level"]
@@ -284,7 +284,7 @@ class ResearchPages:
         mark = {"present": "✓", "none-known": "none known", "not-yet-checked": "not yet checked"}
         gaps = []
         for region in sorted(groups, key=lambda g: (g.startswith("International"), g)):
-            body.append(f"<h2>{e(region)}</h2>")
+            body.append(f"<h2>{escape(region)}</h2>")
             rows = []
             for j in sorted(groups[region], key=lambda x: str(self.jur.at[x, "name"])):
                 row = [link(f"../jurisdictions/{j}/", self.jur.at[j, "name"]), str(total.get(j, 0))]
@@ -292,24 +292,24 @@ class ResearchPages:
                 for item in items:
                     c = cells.get((j, item))
                     if c is None:
-                        row.append(e(mark["not-yet-checked"]))
+                        row.append(escape(mark["not-yet-checked"]))
                         gaps.append((j, item))
                         continue
                     reviewed = max(reviewed, str(c["reviewed"]))
                     if c["status"] == "present" and isinstance(c["entry_id"], str):
                         row.append(link(f"../entries/{c['entry_id']}/", "✓"))
                     else:
-                        row.append(e(mark.get(c["status"], c["status"])))
+                        row.append(escape(mark.get(c["status"], c["status"])))
                         if c["status"] == "not-yet-checked":
                             gaps.append((j, item))
-                row.append(e(reviewed))
+                row.append(escape(reviewed))
                 rows.append(row)
             body.append(table(["Jurisdiction", "Entries", "Strategy", "AI law", "Oversight body", "Data protection (ADM)", "Funding", "Reviewed"], rows))
         body.append("<h2>Entries by kind and year</h2>")
         years = self.entries["date"].str[:4]
         span = sorted(y for y in years.unique() if y >= "2015")
         kinds = [k for k, _ in Counter(self.entries["kind"]).most_common()]
-        body.append(table(["Kind"] + span, [[e(kind_label(k))] + [str(int(((self.entries["kind"] == k) & (years == y)).sum())) for y in span] for k in kinds]))
+        body.append(table(["Kind"] + span, [[escape(kind_label(k))] + [str(int(((self.entries["kind"] == k) & (years == y)).sum())) for y in span] for k in kinds]))
         body.append("<h2>Known gaps</h2>")
         body.append(f"<p>{len(gaps)} checklist items are not yet checked. Corrections and additions are welcome: see "
                     '<a href="../contributing/">Contributing</a>.</p>')
@@ -321,3 +321,25 @@ class ResearchPages:
                         f"{unread['from-address']} the words of their web address (<code>title_basis</code> in "
                         "<code>sources.csv</code>). Each is cited for facts its page states; the page's own title is what is missing.</p>")
         return page("Coverage", "\n".join(body))
+
+    def statistics(self) -> str:
+        entries = self.entries
+        body = ["<h1>The atlas in numbers</h1>",
+                f"<p>{len(entries)} entries in {entries['jurisdiction_id'].nunique()} jurisdictions, "
+                f"{len(self.orgs)} organizations, {len(self.sources)} sources, {len(self.frames['figures'])} figures (version {escape(self.meta.label)}).</p>",
+                '<p><img src="../img/entries-per-year.svg" alt="Entries per year by kind"></p>',
+                '<p><img src="../img/entries-per-jurisdiction.svg" alt="Entries per jurisdiction"></p>']
+        counts = Counter(entries["kind"])
+        body.append(table(["Kind", "Entries"], [[escape(kind_label(k)), str(n)] for k, n in counts.most_common()]))
+        if "checklist" in self.frames:
+            check = self.frames["checklist"]
+            per_item = check.groupby("item")["status"].value_counts().unstack(fill_value=0)
+            rows = [[escape(item.replace("-", " ")), str(int(per_item.at[item, s])) if s in per_item.columns else "0"]
+                    for item in per_item.index for s in ["present"]]
+            body.append("<h2>Coverage</h2><p>How many countries and supranational bodies the atlas has each core item of the "
+                        '<a href="../scope/">scope policy</a> for (the rest are checked and none is known, or not yet checked; '
+                        'see the <a href="../coverage/">coverage page</a>).</p>')
+            body.append(table(["Item", "Jurisdictions with it"], rows))
+        body += self.commitments()
+        body += self.counted()
+        return page("The atlas in numbers", "\n".join(body))

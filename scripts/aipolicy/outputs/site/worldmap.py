@@ -17,9 +17,10 @@ SHADES = ["#e8eaf6", "#c5cae9", "#9fa8da", "#7986cb", "#5c6bc0", "#3949ab", "#28
 
 
 def atlas_dir(*roots: Path) -> Path:
-    """The installed world-atlas package, looked for beside the package and the tooling."""
-    here = Path(__file__).resolve().parents[3]
-    for root in (*roots, here):
+    """The installed world-atlas package, looked for beside the package and beside the
+    repository the tooling runs from (the folder above `scripts/`)."""
+    tooling = next((p.parent for p in Path(__file__).resolve().parents if p.name == "scripts"), None)
+    for root in (*roots, *([tooling] if tooling else [])):
         candidate = Path(root) / "node_modules" / "world-atlas"
         if (candidate / "countries-110m.json").is_file():
             return candidate
