@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from aipolicy.outputs.build import BuildRefused, build
-from aipolicy.reading.canonical import fmt
+from aipolicy.reading.canonical import rewrite
 from aipolicy.outputs.loader import load
 from aipolicy.reading.package import read_package
 from conftest import tools_ready, ROOT, Pkg, make_package, run_cli
@@ -36,7 +36,7 @@ def add_hostile_source(pkg: Pkg) -> None:
          "https://web.archive.org/web/20200301000000/" + HOSTILE_URL, "10.1000/xyz_123%", "zh", "2026-11-25"])
     pkg.append("sources", row.getvalue())
     pkg.append("entry_sources", "cn-2017-new-generation-ai-development-plan,zz-2020-hostile,p. 3")
-    changed, problems = fmt(read_package(pkg.root))
+    changed, problems = rewrite(read_package(pkg.root))
     assert not problems
 
 

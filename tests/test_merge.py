@@ -7,7 +7,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aipolicy.reading.canonical import fmt
+from aipolicy.reading.canonical import rewrite
 from aipolicy.mergetable import merge_rows
 from aipolicy.reading.package import read_package
 from aipolicy.checking.validate import validate
@@ -40,7 +40,7 @@ def add_entry(pkg, n: int) -> None:
     pkg.append("entries", f"{entry},Policy number {n},,official,,en,plan,{jur},20{10 + n % 15}-01-01,year,published,,A plan added by pull request {n}.,")
     pkg.append("sources", f"{source},news-article,Report {n},,,Outlet {n % 7},,,,,,,https://example.org/{n},,,en,2026-11-25")
     pkg.append("entry_sources", f"{entry},{source},")
-    changed, problems = fmt(read_package(pkg.root))
+    changed, problems = rewrite(read_package(pkg.root))
     assert not problems
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from aipolicy.reading.canonical import fmt
+from aipolicy.reading.canonical import rewrite
 from aipolicy.reading.package import read_package
 from aipolicy.releasing.release import ReleaseRefused, release, set_version
 from conftest import make_package, run_cli
@@ -34,7 +34,7 @@ def repo(tmp_path, monkeypatch):
 
 
 def commit(pkg, message="change"):
-    changed, problems = fmt(read_package(pkg.root))
+    changed, problems = rewrite(read_package(pkg.root))
     assert not problems
     git(pkg.root, "add", "-A")
     git(pkg.root, "commit", "-qm", message)
@@ -146,7 +146,7 @@ def test_validate_reports_a_released_id_that_vanished_and_one_that_came_back(rep
     first_release(repo)
     assert repo.delete_lines("topics", "zz-temporary,") == 1
     repo.append("topics", "old-topic,Old topic,Back again.,")
-    fmt(read_package(repo.root))
+    rewrite(read_package(repo.root))
     result = run_cli("validate", str(repo.root))
     assert result.returncode == 1
     assert "data/topics.csv: topics: ID 'zz-temporary' was released but is missing" in result.stdout

@@ -103,9 +103,9 @@ def test_a_checklist_entry_must_exist(pkg):
 def test_legislative_events_are_allowed(pkg, event):
     pkg.append("entry_dates", f"{PLAN},{event},2017-07-01,day,caixin-2017-ai-world-leader-2025,")
     from aipolicy.reading.package import read_package
-    from aipolicy.reading.canonical import fmt
+    from aipolicy.reading.canonical import rewrite
 
-    fmt(read_package(pkg.root))
+    rewrite(read_package(pkg.root))
     assert [p.text() for p in validate(pkg.root) if p.rule == "enum"] == []
 
 

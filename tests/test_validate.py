@@ -376,13 +376,13 @@ def test_an_event_may_repeat_on_different_dates(pkg):
     line = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,published")
     row = pkg.lines("entry_dates")[line - 1]
     pkg.append("entry_dates", row.replace("2017-07-20", "2017-07-21"))
-    from aipolicy.reading.canonical import fmt
+    from aipolicy.reading.canonical import rewrite
     from aipolicy.reading.package import read_package
 
-    fmt(read_package(pkg.root))
+    rewrite(read_package(pkg.root))
     assert [p.text() for p in problems_of(pkg)] == []
     pkg.append("entry_dates", row)
-    fmt_result = fmt(read_package(pkg.root))
+    fmt_result = rewrite(read_package(pkg.root))
     assert any(p.rule == "primary-key" for p in problems_of(pkg))
 
 

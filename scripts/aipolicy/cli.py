@@ -18,10 +18,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_fmt(args) -> int:
-    from .reading.canonical import fmt
+    from .reading.canonical import rewrite
     from .reading.package import read_package
 
-    changed, problems = fmt(read_package(args.path, strict=True))
+    changed, problems = rewrite(read_package(args.path, strict=True))
     if problems:
         print(report(problems, "text"), file=sys.stderr)
         print("fmt: nothing was rewritten; fix the problems above first", file=sys.stderr)
@@ -99,21 +99,21 @@ def cmd_cite(args) -> int:
 
 
 def _package_at(root, ref: str, tables=None):
-    from .reading.trees import checkout
+    from .reading.trees import tree
     from .reading.package import read_package
 
-    return read_package(checkout(root, ref), strict=False, tables=tables)
+    return read_package(tree(root, ref), strict=False, tables=tables)
 
 
 def cmd_diff(args) -> int:
     from .versioning.diff import diff_packages, render
-    from .reading.trees import checkout
+    from .reading.trees import tree
     from .reading.package import find_root, read_package
     from .versioning.registry import resolve
 
     root = find_root(args.path)
-    old = read_package(checkout(root, resolve(root, args.old)), strict=False)
-    new = read_package(root if args.new == "WORKTREE" else checkout(root, resolve(root, args.new)), strict=False)
+    old = read_package(tree(root, resolve(root, args.old)), strict=False)
+    new = read_package(root if args.new == "WORKTREE" else tree(root, resolve(root, args.new)), strict=False)
     sys.stdout.write(render(diff_packages(old, new), args.format, args.old, args.new))
     return EXIT_OK
 

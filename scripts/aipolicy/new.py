@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .reading.package import Package, PackageError, Table, read_package
-from .reading.problems import Problem, report
+from .reading.problems import Refused, report
 from .reading.schema import Field, fields_of
 
 KINDS = {"entry": "entries", "organization": "organizations", "source": "sources", "figure": "figures", "date": "entry_dates"}
@@ -28,10 +28,8 @@ KINDS = {"entry": "entries", "organization": "organizations", "source": "sources
 STOP_WORDS = {"a", "an", "and", "the", "of", "on", "for", "in", "to", "by", "with", "its", "at"}
 
 
-class Refused(Exception):
-    def __init__(self, message: str, problems: list[Problem] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
+class NewRefused(Refused):
+    """`aipolicy new` declined: the answers would not validate, or a reference is unknown."""
 
 
 def slug(text: str, words: int = 6) -> str:
@@ -220,7 +218,7 @@ def _checked_reference(package: Package, table: Table, column: str, value: str, 
                     hint = ("to cite a new source, describe it with --source-kind, --source-title, --source-url, --source-language "
                             "(and --source-publisher, --source-date); or give the source_id of an existing source")
                 if not asker.interactive:
-                    raise Refused(f"{column} {value!r} is not a {ref} in {target.path}; {hint}")
+                    raise NewRefused(f"{column} {value!r} is not a {ref} in {target.path}; {hint}")
                 print(f"{column} {value!r} does not exist; {hint}", file=asker.out)
                 close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
                 value = asker.ask(column, spec, close[0] if close else None) or ""
@@ -241,7 +239,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
 
     package = read_package(args.get("package_path"), strict=False)
     if any(t.data is None for t in package.tables.values()):
-        raise Refused("the package cannot be read; run `aipolicy validate` first")
+        raise NewRefused("the package cannot be read; run `aipolicy validate` first")
     asker = Asker(interactive)
     name = KINDS[kind]
     table = package[name]
@@ -259,7 +257,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
         elif source_id is None and interactive:
             source_id = asker.ask("source", Field("source", description="source_id of an existing source that supports this entry", constraints={"required": True}))
         if not source_id:
-            raise Refused("an entry needs at least one source: give --source SOURCE_ID for a source the atlas has, or describe a new "
+            raise NewRefused("an entry needs at least one source: give --source SOURCE_ID for a source the atlas has, or describe a new "
                           "one with --source-kind, --source-title, --source-url and --source-language")
         if source_id:
             if "sources" not in changes:
@@ -293,14 +291,14 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
             kind_, _, rest = item.partition(":")
             language, _, text = rest.partition(":")
             if not text:
-                raise Refused(f"--other-name {item!r} is not KIND:LANGUAGE:NAME (for example popular-name:en:Colorado AI Act)")
+                raise NewRefused(f"--other-name {item!r} is not KIND:LANGUAGE:NAME (for example popular-name:en:Colorado AI Act)")
             names.append({"entry_id": row["entry_id"], "name": text, "kind": kind_, "language": language})
         changes["entry_names"] = names
         idents = []
         for item in args.get("link_identifiers") or []:
             scheme, _, value = item.partition(":")
             if not value:
-                raise Refused(f"--identifier {item!r} is not SCHEME:IDENTIFIER (for example celex:32024R1689)")
+                raise NewRefused(f"--identifier {item!r} is not SCHEME:IDENTIFIER (for example celex:32024R1689)")
             idents.append({"entry_id": row["entry_id"], "scheme": scheme, "identifier": value})
         changes["identifiers"] = idents
     if kind == "source" and args.get("link_entry"):
@@ -325,7 +323,7 @@ def new(kind: str, args: dict, interactive: bool) -> tuple[list[str], dict]:
                 (scratch / package[t].path).write_bytes(canonical_bytes(package[t]))
         problems = validate(scratch)
     if problems:
-        raise Refused("nothing was written: the new rows would not validate", problems)
+        raise NewRefused("nothing was written: the new rows would not validate", problems)
     for t, rows in changes.items():
         if rows:
             write_atomic(package.root / package[t].path, canonical_bytes(package[t]))
@@ -338,7 +336,7 @@ def main(args: argparse.Namespace) -> int:
     kind = args.new_kind
     try:
         written, row = new(kind, values, interactive)
-    except Refused as exc:
+    except NewRefused as exc:
         if exc.problems:
             print(report(exc.problems, "text"), file=sys.stderr)
         print(f"aipolicy new {kind}: {exc}", file=sys.stderr)

@@ -28,14 +28,14 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
     """The latest registered release of the package, read from its release commit in Git.
     None when nothing was released or the package is not in a Git clone (an unpacked zip);
     a Problem when the release's commit cannot be read (a shallow clone): never a silent skip."""
-    from ..reading.trees import checkout
+    from ..reading.trees import tree_at_commit
     from ..versioning.registry import VersionError, commit_of, in_git, latest, registry
 
     try:
         last = latest(registry(package.root))
         if last is None or not in_git(package.root):
             return None
-        return f"release {last.version}", read_package(checkout(package.root, commit_of(package.root, last)), strict=False)
+        return f"release {last.version}", read_package(tree_at_commit(package.root, commit_of(package.root, last)), strict=False)
     except VersionError as exc:
         return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
     except PackageError as exc:

@@ -28,17 +28,15 @@ from . import money
 from ..reading.canonical import canonical_bytes, canonical_frame, canonical_order
 from .loader import typed_frame
 from ..reading.package import Package, PackageError, Table, read_package
-from ..reading.problems import Problem
+from ..reading.problems import Refused
 
 # requirements.lock records the exact environment that built the release.
 PACKAGE_FILES = ["README.md", "LICENSE", "LICENSE-DATA", "CITATION.cff", "CHANGELOG.md", "requirements.lock"]
 SQL_TYPES = {"string": "TEXT", "date": "TEXT", "number": "REAL", "integer": "INTEGER", "boolean": "INTEGER"}
 
 
-class BuildRefused(Exception):
-    def __init__(self, reason: str, problems: list[Problem] | None = None):
-        super().__init__(reason)
-        self.problems = problems or []
+class BuildRefused(Refused):
+    """The build declined: the data do not validate."""
 
 
 def artifact_name(descriptor: dict, version: str) -> str:

@@ -132,17 +132,17 @@ def entry_fields(meta: DatasetMeta, entry: dict, biblatex: bool) -> tuple[str, d
     return ("dataset" if biblatex else "misc"), fields
 
 
-def cite(meta: DatasetMeta, fmt: str = "bibtex", entry: dict | None = None) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if fmt in ("bibtex", "biblatex"):
-        biblatex = fmt == "biblatex"
+def cite(meta: DatasetMeta, style: str = "bibtex", entry: dict | None = None) -> str:
+    if style not in FORMATS:
+        raise ValueError(f"unknown format {style!r}; use one of {', '.join(FORMATS)}")
+    if style in ("bibtex", "biblatex"):
+        biblatex = style == "biblatex"
         if entry is None:
             etype, fields = dataset_fields(meta, biblatex)
             return write_bib([(meta.key, etype, fields)])
         etype, fields = entry_fields(meta, entry, biblatex)
         return write_bib([(f"{entry['entry_id']}-{meta.key.removeprefix(meta.name + '-')}", etype, fields)])
-    if fmt == "text":
+    if style == "text":
         doi = f" https://doi.org/{meta.doi}" if meta.doi else ""
         if entry is None:
             return f"{_authors_text(meta)} ({meta.year}). {meta.title} (Version {meta.label}) [Data set]. {meta.homepage}{doi}\n"

@@ -121,7 +121,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def fmt(package: Package) -> tuple[list[str], list[Problem]]:
+def rewrite(package: Package) -> tuple[list[str], list[Problem]]:
     """Rewrite every table in canonical form; refuse (and write nothing) when a table cannot be read safely."""
     blocking = [p for t in package.tables.values() for p in t.problems if p.rule not in REPAIRABLE]
     blocking += package.problems

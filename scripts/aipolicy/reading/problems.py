@@ -14,6 +14,15 @@ class PackageError(Exception):
     """The package could not be read at all (exit status 2): no descriptor, unreadable file."""
 
 
+class Refused(Exception):
+    """A command declined to do what was asked (exit status 1), with the reason and, when
+    the data are to blame, the problems found; nothing was written."""
+
+    def __init__(self, reason: str, problems: list[Problem] | None = None):
+        super().__init__(reason)
+        self.problems = problems or []
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     path: str
@@ -62,13 +71,13 @@ def quote(value: object, limit: int = 80) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def report(problems: list[Problem], fmt: str) -> str:
+def report(problems: list[Problem], form: str) -> str:
     problems = sorted(set(problems), key=_order)
-    if fmt == "json":
+    if form == "json":
         return json.dumps({"valid": not problems, "problem_count": len(problems),
                            "problems": [asdict(p) for p in problems]}, ensure_ascii=False, indent=2)
-    lines = [p.github() if fmt == "github" else p.text() for p in problems]
-    if fmt == "text":
+    lines = [p.github() if form == "github" else p.text() for p in problems]
+    if form == "text":
         n = len(problems)
         lines.append("valid: no problems found" if n == 0 else f"invalid: {n} problem{'s' if n != 1 else ''} found")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..reading.trees import checkout
+from ..reading.trees import tree_at_commit
 from ..versioning.registry import VersionError, commit_of, find, registry
 
 
@@ -40,7 +40,7 @@ def rebuild(root: Path, version: str, cache: str | Path | None = None, out: str 
     verified artifact in `out` when given."""
     release = find(registry(root), version)
     commit = commit_of(root, release)
-    tree = checkout(root, commit)
+    tree = tree_at_commit(root, commit)
     try:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree / "scripts"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         run = subprocess.run([sys.executable, "-m", "aipolicy", "build", str(tree)], cwd=tree, env=env, capture_output=True, text=True, timeout=1800)

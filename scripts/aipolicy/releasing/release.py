@@ -10,16 +10,17 @@ import json
 import re
 from pathlib import Path
 
-from ..versioning.diff import LEVELS, diff_packages, id_stability_problems, render
-from ..reading.trees import checkout, git
 from ..reading.package import PackageError, read_package
-from ..versioning.releasefiles import CHANGELOG, CITATION
+from ..reading.problems import Refused
+from ..reading.trees import git, tree_at_commit
+from ..versioning.diff import LEVELS, diff_packages, id_stability_problems, render
 from ..versioning.registry import (Artifact, Release, VersionError, bump_level, commit_of, latest, parse, registry, registry_file,
-                       write_registry)
+                                   write_registry)
+from ..versioning.releasefiles import CHANGELOG, CITATION
 
 
-class ReleaseRefused(Exception):
-    pass
+class ReleaseRefused(Refused):
+    """The release declined: wrong bump, unstable IDs, invalid data, a dirty tree."""
 
 
 def release(root: str | Path | None, version: str, today: dt.date | None = None, dry_run: bool = False, commit: bool = True) -> dict:
@@ -48,7 +49,7 @@ def release(root: str | Path | None, version: str, today: dt.date | None = None,
     else:
         try:
             level = bump_level(previous_release.version, version)
-            previous = read_package(checkout(root, commit_of(root, previous_release)), strict=False)
+            previous = read_package(tree_at_commit(root, commit_of(root, previous_release)), strict=False)
         except (VersionError, PackageError) as exc:
             raise ReleaseRefused(str(exc)) from None
         change = diff_packages(previous, package)

@@ -178,15 +178,15 @@ def id_stability_problems(old: Package, new: Package) -> list[IdChange]:
     return problems
 
 
-def render(diff: PackageDiff, fmt: str = "text", old_label: str = "old", new_label: str = "new", limit: int | None = None) -> str:
+def render(diff: PackageDiff, form: str = "text", old_label: str = "old", new_label: str = "new", limit: int | None = None) -> str:
     """The diff as text, Markdown or JSON; with `limit`, rows are listed only when there are
     at most that many changes (a changelog wants the counts of a large change, not every row)."""
-    if fmt == "json":
+    if form == "json":
         return json.dumps({"level": diff.level, "schema_breaking": diff.schema_breaking, "schema_additive": diff.schema_additive,
                            "tables": {n: {"added": t.added, "removed": t.removed,
                                           "changed": [dict(zip(["key", "column", "old", "new"], c)) for c in t.changed]}
                                       for n, t in diff.tables.items() if not t.empty}}, ensure_ascii=False, indent=2)
-    md = fmt == "markdown"
+    md = form == "markdown"
     lines = [f"## Data changes from {old_label} to {new_label}" if md else f"changes from {old_label} to {new_label} (needs a {diff.level} version bump)"]
     if md:
         lines += ["", f"This change needs a **{diff.level}** version bump.", ""]

@@ -36,7 +36,7 @@ def _rows(package: Package) -> dict[str, dict]:
 def versions(package: Package) -> list[tuple[str, str | None, dict[str, dict]]]:
     """(version, date, entry rows) for every registered release whose commit this clone has,
     oldest first, then the working tree when it differs from the latest release."""
-    from ..reading.trees import checkout
+    from ..reading.trees import tree_at_commit
     from .registry import VersionError, commit_of, in_git, registry, unreleased_changes
 
     out = []
@@ -44,7 +44,7 @@ def versions(package: Package) -> list[tuple[str, str | None, dict[str, dict]]]:
     if in_git(root):
         for release in registry(root).values():
             try:
-                old = read_package(checkout(root, commit_of(root, release)), strict=False, tables=["entries"])
+                old = read_package(tree_at_commit(root, commit_of(root, release)), strict=False, tables=["entries"])
             except (VersionError, PackageError):
                 continue
             out.append((release.version, release.date, _rows(old)))
