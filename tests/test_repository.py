@@ -115,3 +115,56 @@ def test_the_readme_lists_every_command_and_only_real_ones():
     assert listed <= commands, listed - commands
     missing = commands - listed
     assert not missing, f"README's command list lacks: {sorted(missing)}"
+
+
+def _readme_commands() -> dict[str, set[str]]:
+    """The commands in the README's command list, each with the flags it shows."""
+    shown: dict[str, set[str]] = {}
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\.venv/bin/aipolicy ([a-z-]+)(.*)$", line)
+        if match:
+            shown.setdefault(match.group(1), set()).update(re.findall(r"(--[a-z-]+)", match.group(2)))
+    return shown
+
+
+def test_the_readme_lists_every_command_with_flags_that_exist():
+    """The README's command list and the argument parser agree: every command is listed, and
+    every command and flag the list shows exists (as sqlite-utils checks its CLI reference)."""
+    from aipolicy.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices  # the subcommand parsers
+    shown = _readme_commands()
+    assert sorted(shown) == sorted(commands)
+    for name, flags in shown.items():
+        known = {opt for action in commands[name]._actions for opt in action.option_strings}
+        if name == "new":  # `new KIND`: the flags belong to each kind's parser
+            kinds = next(a for a in commands[name]._actions if a.dest == "new_kind").choices
+            known |= {opt for kind in kinds.values() for action in kind._actions for opt in action.option_strings}
+        assert flags <= known, (name, flags - known)
+
+
+def test_every_column_the_site_reads_is_in_the_schemas():
+    """The site reads columns by name: each name it looks up (a subscript with a string) must be
+    a table, a field or an enum value of the schemas, or one of the few values the site derives,
+    so that renaming a field fails here, not halfway through a docs build."""
+    import ast
+
+    derived = {"conversion", "country", "value_usd", "value_eur"}  # money conversions and the map's country rows
+    known = set(derived)
+    for path in (ROOT / "schemas").glob("*.schema.json"):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        known.add(path.name.removesuffix(".schema.json"))
+        for f in schema["fields"]:
+            known.add(f["name"])
+            known.update(str(v) for v in f.get("constraints", {}).get("enum", []))
+    unknown = set()
+    for path in (ROOT / "scripts" / "aipolicy" / "outputs" / "site").glob("*.py"):
+        if path.name == "worldmap.py":  # reads the TopoJSON file, not the tables
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Subscript):
+                keys = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                unknown |= {f"{path.name}: {k.value}" for k in keys
+                            if isinstance(k, ast.Constant) and isinstance(k.value, str) and not k.value.endswith(".md") and k.value not in known}
+    assert unknown == set()

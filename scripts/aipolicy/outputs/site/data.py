@@ -1,0 +1,47 @@
+"""The tables the site's pages are made from, indexed once, and the helpers every page uses."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import cite
+from ...reading.package import Package
+from .html import link
+
+
+class SiteData:
+    """The package's tables as pandas frames (`frames`), with the indexes the pages look up by."""
+
+    def __init__(self, package: Package):
+        self.package = package
+        self.frames = {name: table.frame for name, table in package.tables.items()}
+        self.meta = cite.working_meta(package.root, package.descriptor)
+        frames = self.frames
+        self.jur = frames["jurisdictions"].set_index("jurisdiction_id")
+        # The country each jurisdiction belongs to (a subdivision's, or itself).
+        self.country_of = {j: (j.split("-")[0] if self.jur.at[j, "level"] == "subdivision" else j) for j in self.jur.index}
+        self.orgs = frames["organizations"].set_index("organization_id")
+        self.topics = frames["topics"].set_index("topic_id")
+        self.sources = frames["sources"].set_index("source_id")
+        self.entries = frames["entries"].sort_values("entry_id").set_index("entry_id", drop=False).rename_axis(None)
+        self.by_entry = {name: frames[name].groupby("entry_id") for name in ("entry_dates", "entry_organizations", "entry_sources", "figures", "entry_topics")}
+        self.relations_out = frames["relations"].groupby("entry_id")
+        self.relations_in = frames["relations"].groupby("related_entry_id")
+        from ..money import converted_figures
+
+        self.converted = {r["figure_id"]: r for r in converted_figures(frames["figures"])}
+        from ...versioning.history import entry_history
+
+        self.history, self.versions = entry_history(package)
+        self.names = frames["entry_names"].groupby("entry_id") if "entry_names" in frames else None
+        self.identifiers = frames["identifiers"].groupby("entry_id") if "identifiers" in frames else None
+
+    def _group(self, name: str, key: str, groups=None) -> pd.DataFrame:
+        groups = groups if groups is not None else self.by_entry[name]
+        try:
+            return groups.get_group(key)
+        except KeyError:
+            return self.frames[name].iloc[0:0]
+
+    def entry_link(self, entry_id: str, prefix: str = "../../") -> str:
+        title = self.entries.at[entry_id, "title"] if entry_id in self.entries.index else entry_id
+        return link(f"{prefix}entries/{entry_id}/", title)
