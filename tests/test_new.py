@@ -234,3 +234,14 @@ def test_interactive_answers_are_checked_as_typed(pkg, monkeypatch):
     assert row["kind"] == "regulation" and row["language"] == "zh"
     assert pkg.find_line("entry_dates", f"{row['entry_id']},published,2023-07-13,day,{source},")
     assert pkg.find_line("entry_topics", f"{row['entry_id']},industrial-policy")
+
+
+def test_the_public_body_kinds_are_organization_kinds():
+    import json
+
+    from aipolicy.new import PUBLIC_BODIES
+    from conftest import ROOT
+
+    schema = json.loads((ROOT / "schemas" / "organizations.schema.json").read_text(encoding="utf-8"))
+    kinds = next(f for f in schema["fields"] if f["name"] == "kind")["constraints"]["enum"]
+    assert PUBLIC_BODIES <= set(kinds)

@@ -39,6 +39,11 @@ def slug(text: str, words: int = 6) -> str:
     return "-".join(kept[:words])
 
 
+# Organization kinds whose IDs start with their jurisdiction (`de-bmbf`): public bodies.
+# Values of organizations.kind; a test holds them to the schema's enum.
+PUBLIC_BODIES = frozenset({"government-body", "legislature", "court", "regulator", "party-body", "military", "advisory-body"})
+
+
 def propose_id(kind: str, row: dict, package: Package) -> str | None:
     """An ID in the project's conventions, made unique by a numeric suffix if needed."""
     year = str(row.get("date") or row.get("as_of") or "")[:4]
@@ -49,7 +54,7 @@ def propose_id(kind: str, row: dict, package: Package) -> str | None:
         base = f"{who}-{year or 'nd'}-{slug(row['title'], 5)}"
     elif kind == "organization" and row.get("name"):
         name = slug(row.get("acronym") or row["name"], 5)
-        public = row.get("kind") in {"government-body", "legislature", "court", "regulator", "party-body", "military", "advisory-body"}
+        public = row.get("kind") in PUBLIC_BODIES
         base = f"{row['jurisdiction_id'].lower()}-{name}" if public and row.get("jurisdiction_id") else name
     elif kind == "figure" and row.get("entry_id") and row.get("quantity"):
         base = f"{row['entry_id']}-{row['quantity']}"
