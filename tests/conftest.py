@@ -6,12 +6,18 @@ tested as it is, and no test depends on the live data unless it is about the liv
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Validation keeps verdicts in a cache (AIPOLICY_CACHE): the tests use one of their own, so
+# that they neither read nor fill the user's (the subprocesses they start inherit it).
+os.environ["AIPOLICY_CACHE"] = tempfile.mkdtemp(prefix="aipolicy-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -151,3 +151,25 @@ def test_validate_reports_a_released_id_that_vanished_and_one_that_came_back(rep
     assert result.returncode == 1
     assert "data/topics.csv: topics: ID 'zz-temporary' was released but is missing" in result.stdout
     assert "ID 'old-topic' is retired but present again" in result.stdout and "[released-id]" in result.stdout
+
+
+def test_validate_reads_a_release_from_git_once_and_then_from_the_cache(repo, monkeypatch):
+    """A release commit never changes: its keys are read from Git the first time and kept,
+    and what validate reports about released IDs is the same either way."""
+    from aipolicy.checking import validate as validate_module
+    from aipolicy.checking.validate import validate
+
+    repo.append("topics", "zz-temporary,Temporary,A topic that will be withdrawn.,")
+    commit(repo)
+    first_release(repo)
+    assert repo.delete_lines("topics", "zz-temporary,") == 1
+    rewrite(read_package(repo.root))
+    first = [p.text() for p in validate(repo.root, parallel=True) if p.rule == "released-id"]
+    assert first and "'zz-temporary' was released but is missing" in first[0]
+
+    def no_git(*args, **kwargs):
+        raise AssertionError("the release was read from Git again")
+
+    monkeypatch.setattr("aipolicy.reading.trees.tree_at_commit", no_git)
+    assert [p.text() for p in validate(repo.root, parallel=True) if p.rule == "released-id"] == first
+    assert validate_module.RELEASED_IDS_FORMAT == 1

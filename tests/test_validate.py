@@ -417,3 +417,25 @@ def test_key_order_check_agrees_with_sorting():
         order = data.with_row_index("row").sort(["k1", "k2", "k3"], maintain_order=True, nulls_last=False)["row"].to_list()
         moved = [i for i, r in enumerate(order) if i != r]
         assert first_out_of_order(data, ["k1", "k2", "k3"]) == (moved[0] if moved else None), perm
+
+
+def test_metadata_verdicts_are_kept_until_one_of_their_files_changes(pkg, monkeypatch):
+    """The metadata checks run in a second process the first time; while the descriptor, the
+    schemas, CITATION.cff and CHANGELOG.md are unchanged, their verdict comes from the cache,
+    problems included; an edit to one of those files checks them again."""
+    from aipolicy.checking import validate as validate_module
+
+    pkg.write("CITATION.cff", pkg.read("CITATION.cff").replace("cff-version: 1.2.0", "cff-version: 9.9.9"))
+    first = sorted(p.text() for p in validate_module.validate(pkg.root, parallel=True))
+    assert any("CITATION.cff" in t for t in first)
+
+    started = []
+    real_start = validate_module._start_metadata_check
+    monkeypatch.setattr(validate_module, "_start_metadata_check", lambda root: started.append(root) or real_start(root))
+    assert sorted(p.text() for p in validate_module.validate(pkg.root, parallel=True)) == first
+    assert started == []  # from the cache
+
+    fixed = pkg.read("CITATION.cff").replace("cff-version: 9.9.9", "cff-version: 1.2.0")
+    pkg.write("CITATION.cff", fixed + f"# {pkg.root}\n")  # content no other test writes, so no other test's verdict applies
+    assert not any("CITATION.cff" in p.text() for p in validate_module.validate(pkg.root, parallel=True))
+    assert len(started) == 1  # checked again

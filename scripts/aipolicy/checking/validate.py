@@ -35,11 +35,44 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
         last = latest(registry(package.root))
         if last is None or not in_git(package.root):
             return None
-        return f"release {last.version}", read_package(tree_at_commit(package.root, commit_of(package.root, last)), strict=False)
+        return f"release {last.version}", released_ids(package.root, commit_of(package.root, last), tree_at_commit)
     except VersionError as exc:
         return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
     except PackageError as exc:
         return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
+
+
+RELEASED_IDS_FORMAT = 1  # bump when what is kept of a release changes
+
+
+def released_ids(root: Path, commit: str, tree_at_commit) -> Package:
+    """The keys of every table of the package at a release commit, as a package of key columns.
+    A commit never changes, so they are read from Git once and kept in the cache."""
+    import json
+    import os
+
+    import polars as pl
+
+    from .metadata import cache_dir
+
+    target = cache_dir("released-ids") / f"{commit}-{RELEASED_IDS_FORMAT}.json"
+    try:
+        keys = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = read_package(tree_at_commit(root, commit), strict=False)
+        keys = {name: {"key": t.primary_key[0], "ids": t.data.get_column(t.primary_key[0]).drop_nulls().to_list()}
+                for name, t in old.tables.items() if len(t.primary_key) == 1 and t.data is not None and t.primary_key[0] in t.data.columns}
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(keys), encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError:
+            pass
+    tables = {name: Table(name, f"data/{name}.csv", {"fields": [{"name": k["key"]}], "primaryKey": k["key"]},
+                          _data=pl.DataFrame({k["key"]: k["ids"]}, schema={k["key"]: pl.String}), loaded=True)
+              for name, k in keys.items()}
+    return Package(root, {}, tables)
 
 
 def released_id_problems(package: Package, release: tuple[str, Package] | Problem | None) -> list[Problem]:
@@ -129,9 +162,8 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
     # thread starts: imports are not something to race.
     from ..reading import trees  # noqa: F401
     from ..versioning import diff, registry  # noqa: F401
-    from . import engine
+    from . import engine  # noqa: F401  (pandera itself only when a check fails: see engine.run)
 
-    engine.pandera_polars()
     import polars as pl
 
     # The checks run hundreds of small queries on frames held in memory: Polars' in-memory
@@ -175,12 +207,30 @@ def _start_metadata_check(root: Path):
         return None
 
 
+class _Known:
+    """The metadata verdict from the cache, in the place of a second process."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+
+    def poll(self) -> int:
+        return 0
+
+    def kill(self) -> None:
+        pass
+
+    def wait(self) -> int:
+        return 0
+
+
 def _finish_metadata_check(child) -> list[Problem] | None:
     """The child's problems, or None when it did not finish cleanly (then they are found here)."""
     import json
 
     if child is None:
         return None
+    if isinstance(child, _Known):
+        return child.problems
     out, _ = child.communicate()
     if child.returncode != 0:
         return None
@@ -191,7 +241,15 @@ def _finish_metadata_check(child) -> list[Problem] | None:
 
 
 def validate(path: str | Path | None = None, *, parallel: bool = False) -> list[Problem]:
-    child = _start_metadata_check(find_root(path)) if parallel else None
+    """Validate the package at `path`. With `parallel`, the metadata checks come from the cache
+    when their files are unchanged, and otherwise run in a second process beside the rest."""
+    child = None
+    if parallel:
+        from .metadata import cached
+
+        root = find_root(path)
+        known = cached(root)
+        child = _Known(known) if known is not None else _start_metadata_check(root)
     try:
         package = read_package(path, strict=True, rows=False)
     except BaseException:
