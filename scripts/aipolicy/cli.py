@@ -85,12 +85,12 @@ def cmd_cite(args) -> int:
                   f"({meta.label}); for a stable reference cite a release with --version", file=sys.stderr)
     entry = None
     if args.entry:
-        entries = package["entries"].frame
+        entries = package["entries"].data  # the reader's Polars frame: citing needs no pandas
         if entries is None:
             raise PackageError("data/entries.csv cannot be read")
-        if args.version and args.entry not in set(entries["entry_id"]):
-            working = read_package(root, strict=False, tables=["entries"])["entries"].frame
-            if working is not None and args.entry in set(working["entry_id"]):
+        if args.version and args.entry not in set(entries.get_column("entry_id").to_list()):
+            working = read_package(root, strict=False, tables=["entries"])["entries"].data
+            if working is not None and args.entry in set(working.get_column("entry_id").to_list()):
                 raise PackageError(f"entry {args.entry!r} is not in release {meta.version}: it was added after that release, so it "
                                    f"cannot be cited at {meta.version}; cite it in a later release, or without --version as unreleased data")
         entry = cite.find_entry(entries, args.entry)

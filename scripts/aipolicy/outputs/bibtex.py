@@ -6,9 +6,8 @@ family names. URLs and DOIs are written verbatim: LaTeX-escaping them breaks the
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
-
-import pandas as pd
 
 VERBATIM = {"url", "doi", "urldate", "date", "year", "month", "pages", "volume", "number"}
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -56,7 +55,18 @@ TITLE_FROM_ADDRESS = "Title taken from the page's web address"
 
 
 def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and pd.isna(value)) and value is not pd.NA and str(value) != ""
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN
+        return False
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing values, known without importing pandas
+        return False
+    return str(value) != ""
+
+
+def _day(value) -> dt.date:
+    """A date cell as a date: text (YYYY-MM-DD) from the reader, or a date or timestamp from a typed frame."""
+    if hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
+        return dt.date(value.year, value.month, value.day)
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
@@ -102,7 +112,7 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
     if not authors:  # what BibTeX styles sort an author-less entry by
         fields["key"] = latex(publisher or container or row["title"])
     if has_date:
-        date = pd.Timestamp(row["date"])
+        date = _day(row["date"])
         precision = row.get("date_precision") or "day"
         if biblatex:
             fields["date"] = date.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[precision])
@@ -120,7 +130,7 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
         archived = latex("Archived at " + row["archived_url"])
         fields["note"] = "; ".join(x for x in (fields.get("note"), archived) if x)
     if _present(row.get("accessed")):
-        accessed = pd.Timestamp(row["accessed"]).strftime("%Y-%m-%d")
+        accessed = _day(row["accessed"]).isoformat()
         if biblatex:
             fields["urldate"] = accessed
         else:

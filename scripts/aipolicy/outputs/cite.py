@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .bibtex import latex, safe_url, write_bib
 from ..reading.package import PackageError
 from ..versioning.releasefiles import read_citation, CITATION
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FORMATS = ("bibtex", "biblatex", "text", "cff")
 
@@ -169,12 +171,15 @@ def _cff(meta: DatasetMeta, entry: dict | None) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def find_entry(entries: pd.DataFrame, entry_id: str) -> dict:
-    match = entries[entries["entry_id"] == entry_id]
-    if match.empty:
+def find_entry(entries: pl.DataFrame, entry_id: str) -> dict:
+    """The row of one entry (missing cells as None), from the table as the reader holds it."""
+    import polars as pl
+
+    match = entries.filter(pl.col("entry_id") == entry_id)
+    if not len(match):
         import difflib
 
-        close = difflib.get_close_matches(entry_id, entries["entry_id"].dropna().tolist(), n=3)
+        close = difflib.get_close_matches(entry_id, entries.get_column("entry_id").drop_nulls().to_list(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise PackageError(f"no entry {entry_id!r} in data/entries.csv{hint}")
-    return match.iloc[0].to_dict()
+    return match.row(0, named=True)
