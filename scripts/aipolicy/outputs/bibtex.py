@@ -69,8 +69,9 @@ def _day(value) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
-    """The entry type and fields of one source."""
+def source_entry(row: dict, biblatex: bool, precision_column: str = "date_precision") -> tuple[str, dict[str, str]]:
+    """The entry type and fields of one source; `precision_column` is the column the schema
+    declares as the precision of its `date`."""
     kind = row["kind"]
     authors = split_authors(row.get("authors"), row.get("publisher"))
     has_date = _present(row.get("date"))
@@ -113,7 +114,7 @@ def source_entry(row: dict, biblatex: bool) -> tuple[str, dict[str, str]]:
         fields["key"] = latex(publisher or container or row["title"])
     if has_date:
         date = _day(row["date"])
-        precision = row.get("date_precision") or "day"
+        precision = row.get(precision_column) or "day"
         if biblatex:
             fields["date"] = date.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[precision])
         else:

@@ -106,7 +106,7 @@ def bibliography(package: Package, meta: cite.DatasetMeta, biblatex: bool) -> st
     sources = canonical_frame(package["sources"])
     for row in sources.to_dict("records"):
         row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
-        entries.append((row["source_id"], *bibtex.source_entry(row, biblatex)))
+        entries.append((row["source_id"], *bibtex.source_entry(row, biblatex, package["sources"].fields["date"].precision or "")))
     return bibtex.write_bib(entries)
 
 

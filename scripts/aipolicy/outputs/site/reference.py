@@ -39,12 +39,13 @@ class ReferencePages:
 
     def downloads(self) -> str:
         from ...versioning.registry import registry
+        from ..build import artifact_name
 
         known = registry(self.package.root)
         parts = ["<h1>Downloads</h1>", "<p>Each release is recorded in the release registry with the commit it was made from and the "
                  "name, size and sha256 of every artifact; the artifacts are byte-reproducible from that commit "
                  "(<code>aipolicy rebuild X.Y.Z</code> rebuilds and verifies them offline).</p>",
-                 "<p>To verify a download, compare its sha256 with the table: <code>sha256sum ai-policy-atlas-X.Y.Z.zip</code>, "
+                 f"<p>To verify a download, compare its sha256 with the table: <code>sha256sum {escape(artifact_name(self.package.descriptor, 'X.Y.Z'))}.zip</code>, "
                  "or, with every file of a release in one folder, <code>sha256sum -c SHA256SUMS</code>.</p>"]
         for rel in sorted(known.values(), key=lambda r: tuple(int(x) for x in r.version.split(".")), reverse=True):
             base = rel.url.rsplit("/", 1)[0]

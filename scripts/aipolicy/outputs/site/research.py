@@ -169,9 +169,11 @@ class ResearchPages:
 
         from ..build import _canonical_rows, write_sqlite
 
+        from ..build import artifact_name
+
         out = ["<h2>Headline counts, with their queries</h2>",
                "<p>Each count below is the answer of the SQL shown to the release's SQLite file "
-               "(<code>ai-policy-atlas-X.Y.Z.sqlite</code>, on the downloads page), run on the same data as this site, so that "
+               f"(<code>{escape(artifact_name(self.package.descriptor, 'X.Y.Z'))}.sqlite</code>, on the downloads page), run on the same data as this site, so that "
                "anyone can check it, change the definition, or compare it with counts published elsewhere (the AI Index or NCSL "
                "count differently: they include or leave out bills, resolutions and wider laws).</p>"]
         with tempfile.TemporaryDirectory() as tmp:
