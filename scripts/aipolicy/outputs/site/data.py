@@ -13,7 +13,9 @@ class SiteData:
 
     def __init__(self, package: Package):
         self.package = package
-        self.frames = {name: table.frame for name, table in package.tables.items()}
+        # Plain Python strings (object columns): the pages look up thousands of single cells and
+        # small groups, which Arrow-backed strings make several times slower.
+        self.frames = {name: table.frame.astype(object) for name, table in package.tables.items()}
         self.meta = cite.working_meta(package.root, package.descriptor)
         frames = self.frames
         self.jur = frames["jurisdictions"].set_index("jurisdiction_id")
@@ -34,6 +36,17 @@ class SiteData:
         self.history, self.versions = entry_history(package)
         self.names = frames["entry_names"].groupby("entry_id") if "entry_names" in frames else None
         self.identifiers = frames["identifiers"].groupby("entry_id") if "identifiers" in frames else None
+
+    def records(self, name: str, by: str = "entry_id") -> dict[str, list[dict]]:
+        """The rows of a table as dicts (missing cells as None), grouped by the column `by`, in
+        file order: made once per table, then looked up per page."""
+        cache = self.__dict__.setdefault("_records", {})
+        if (name, by) not in cache:
+            grouped: dict[str, list[dict]] = {}
+            for row in self.frames[name].to_dict("records"):
+                grouped.setdefault(row[by], []).append({k: (None if pd.isna(v) else v) for k, v in row.items()})
+            cache[(name, by)] = grouped
+        return cache[(name, by)]
 
     def _group(self, name: str, key: str, groups=None) -> pd.DataFrame:
         groups = groups if groups is not None else self.by_entry[name]

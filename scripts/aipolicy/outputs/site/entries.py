@@ -12,7 +12,8 @@ class EntryPages:
 
     # --- one entry -----------------------------------------------------------------------
     def entry_page(self, entry_id: str) -> str:
-        r = self.entries.loc[entry_id]
+        r = self.records("entries")[entry_id][0]  # the row as a dict (missing cells as None)
+        rows = lambda name, by="entry_id": self.records(name, by).get(entry_id, []) if name in self.frames else []  # noqa: E731
         jur = r["jurisdiction_id"]
         parts = [f"<h1>{escape(r['title'])}</h1>"]
         if isinstance(r["title_local"], str):
@@ -31,52 +32,48 @@ class EntryPages:
         if isinstance(r["url"], str):
             facts.append(("Link", link(r["url"], r["url"])))
         facts.append(("Entry ID", f"<code>{escape(entry_id)}</code>"))
-        if self.names is not None:
-            names = self._group("entry_names", entry_id, self.names)
-            if len(names):
-                facts.append(("Also known as", "; ".join(f'<span lang="{escape(n["language"])}">{escape(n["name"])}</span> ({escape(n["kind"].replace("-", " "))})' for _, n in names.iterrows())))
-        if self.identifiers is not None:
-            ids = self._group("identifiers", entry_id, self.identifiers)
-            for _, i in ids.iterrows():
-                facts.append((escape(i["scheme"].upper() if i["scheme"] in ("celex", "eli") else i["scheme"].replace("-", " ").capitalize()), identifier_link(i["scheme"], i["identifier"])))
+        names = rows("entry_names")
+        if names:
+            facts.append(("Also known as", "; ".join(f'<span lang="{escape(n["language"])}">{escape(n["name"])}</span> ({escape(n["kind"].replace("-", " "))})' for n in names)))
+        for i in rows("identifiers"):
+            facts.append((escape(i["scheme"].upper() if i["scheme"] in ("celex", "eli") else i["scheme"].replace("-", " ").capitalize()), identifier_link(i["scheme"], i["identifier"])))
         parts.append("<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>")
         parts.append(f'<p class="summary">{escape(r["summary"])}</p>')
-        dates = self._group("entry_dates", entry_id).sort_values(["date", "event"])
-        if len(dates):
+        dates = sorted(rows("entry_dates"), key=lambda d: (d["date"], d["event"]))
+        if dates:
             parts.append("<h2>Lifecycle</h2>")
-            parts.append(table(["Date", "Event", "Note", "Source"], [[escape(fmt_date(d["date"], d["date_precision"])), escape(d["event"]), escape(d["note"]), self.source_ref_short(d["source_id"])] for _, d in dates.iterrows()]))
-        orgs = self._group("entry_organizations", entry_id)
-        if len(orgs):
+            parts.append(table(["Date", "Event", "Note", "Source"], [[escape(fmt_date(d["date"], d["date_precision"])), escape(d["event"]), escape(d["note"]), self.source_ref_short(d["source_id"])] for d in dates]))
+        orgs = rows("entry_organizations")
+        if orgs:
             parts.append("<h2>Organizations</h2>")
-            parts.append(table(["Organization", "Role"], [[link(f"../../organizations/{o['organization_id']}/", self.orgs.at[o["organization_id"], "name"]), escape(o["role"])] for _, o in orgs.iterrows()]))
-        topics = self._group("entry_topics", entry_id)
-        if len(topics):
-            parts.append("<h2>Topics</h2><p>" + ", ".join(link(f"../../topics/{x}/", self.topics.at[x, "label"]) for x in topics["topic_id"]) + "</p>")
-        figs = self._group("figures", entry_id)
-        if len(figs):
+            parts.append(table(["Organization", "Role"], [[link(f"../../organizations/{o['organization_id']}/", self.orgs.at[o["organization_id"], "name"]), escape(o["role"])] for o in orgs]))
+        topics = rows("entry_topics")
+        if topics:
+            parts.append("<h2>Topics</h2><p>" + ", ".join(link(f"../../topics/{x['topic_id']}/", self.topics.at[x["topic_id"], "label"]) for x in topics) + "</p>")
+        figs = rows("figures")
+        if figs:
             parts.append("<h2>Figures</h2>")
-            rows = []
-            for _, f in figs.iterrows():
+            table_rows = []
+            for f in figs:
                 target = fmt_date(f["target_date"], f["target_date_precision"]) if isinstance(f["target_date"], str) else ""
-                rows.append([escape(f["quantity"].replace("-", " ")), escape(fmt_number(float(f["value"]))), escape(f["unit"]), self.in_usd_eur(f["figure_id"]), escape(f["qualifier"]), escape(f["basis"]),
+                table_rows.append([escape(f["quantity"].replace("-", " ")), escape(fmt_number(float(f["value"]))), escape(f["unit"]), self.in_usd_eur(f["figure_id"]), escape(f["qualifier"]), escape(f["basis"]),
                              escape(fmt_date(f["as_of"], f["as_of_precision"])), escape(target), escape(f["note"]), self.source_ref_short(f["source_id"])])
-            parts.append('<div class="wide-table">' + table(["Quantity", "Value", "Unit", "In USD / EUR", "Qualifier", "Basis", "As of", "Target date", "Note", "Source"], rows) + "</div>")
-        out_rel = self._group("relations", entry_id, self.relations_out)
-        in_rel = self._group("relations", entry_id, self.relations_in)
-        if len(out_rel) or len(in_rel):
+            parts.append('<div class="wide-table">' + table(["Quantity", "Value", "Unit", "In USD / EUR", "Qualifier", "Basis", "As of", "Target date", "Note", "Source"], table_rows) + "</div>")
+        out_rel = rows("relations")
+        in_rel = rows("relations", "related_entry_id")
+        if out_rel or in_rel:
             parts.append("<h2>Related entries</h2><ul>")
-            parts += [f"<li>This entry {escape(x['relation'].replace('-', ' '))} {self.entry_link(x['related_entry_id'])}</li>" for _, x in out_rel.iterrows()]
-            parts += [f"<li>{self.entry_link(x['entry_id'])} {escape(x['relation'].replace('-', ' '))} this entry</li>" for _, x in in_rel.iterrows()]
+            parts += [f"<li>This entry {escape(x['relation'].replace('-', ' '))} {self.entry_link(x['related_entry_id'])}</li>" for x in out_rel]
+            parts += [f"<li>{self.entry_link(x['entry_id'])} {escape(x['relation'].replace('-', ' '))} this entry</li>" for x in in_rel]
             parts.append("</ul>")
         parts += self.history_part(entry_id)
-        srcs = self._group("entry_sources", entry_id)
         parts.append("<h2>Sources</h2><ol>")
-        for _, s in srcs.iterrows():
+        for s in rows("entry_sources"):
             loc = f" ({escape(s['locator'])})" if isinstance(s["locator"], str) else ""
             parts.append(f'<li id="{escape(s["source_id"])}">{self.reference(s["source_id"])}{loc}</li>')
         parts.append("</ol>")
-        bib = cite.cite(self.meta, "bibtex", r.to_dict())
-        text = cite.cite(self.meta, "text", r.to_dict())
+        bib = cite.cite(self.meta, "bibtex", r)
+        text = cite.cite(self.meta, "text", r)
         parts.append('<h2>Cite this entry</h2><div class="cite-box">')
         parts.append(f"<p>{escape(text.strip())}</p><pre><code>{escape(bib.strip())}</code></pre>")
         if self.meta.unreleased:
@@ -87,14 +84,18 @@ class EntryPages:
             parts.append(f'<p>The same as <code>aipolicy cite --entry {escape(entry_id)} --version {escape(self.meta.version)}</code>.</p></div>')
         return page(str(r["title"]), "\n".join(parts), str(r["summary"]))
 
+    def _source(self, source_id: str) -> dict | None:
+        found = self.records("sources", "source_id").get(source_id) if isinstance(source_id, str) else None
+        return found[0] if found else None
+
     def source_ref_short(self, source_id) -> str:
-        if not isinstance(source_id, str) or source_id not in self.sources.index:
+        s = self._source(source_id)
+        if s is None:
             return ""
-        s = self.sources.loc[source_id]
         return link(s["url"], s["publisher"] if isinstance(s["publisher"], str) else source_id)
 
     def reference(self, source_id: str) -> str:
-        s = self.sources.loc[source_id]
+        s = self._source(source_id)
         bits = []
         if isinstance(s["authors"], str):
             bits.append(escape(s["authors"]))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 
 from .html import escape, fmt_number, kind_label, link, page, short, table, text_or_empty
 
@@ -60,19 +59,19 @@ class ResearchPages:
 
     def entry_json(self, entry_id: str) -> dict:
         """Everything the entry page shows, as data."""
-        def records(name: str, groups=None) -> list[dict]:
-            frame = self._group(name, entry_id, groups)
-            return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")]
+        def records(name: str, by: str = "entry_id") -> list[dict]:
+            return self.records(name, by).get(entry_id, []) if name in self.frames else []
 
-        row = {k: (None if pd.isna(v) else v) for k, v in self.entries.loc[entry_id].to_dict().items()}
-        sources = [{**{k: (None if pd.isna(v) else v) for k, v in self.sources.loc[r["source_id"]].to_dict().items()}, "source_id": r["source_id"], "locator": r["locator"]}
+        row = self.records("entries")[entry_id][0]
+        sources = [{**{k: v for k, v in self.records("sources", "source_id")[r["source_id"]][0].items() if k != "source_id"},
+                    "source_id": r["source_id"], "locator": r["locator"]}
                    for r in records("entry_sources")]
         figures = [{**f, **{k: self.converted[f["figure_id"]][k] for k in ("value_usd", "value_eur", "rate_date", "conversion")}} if f["figure_id"] in self.converted else f
                    for f in records("figures")]
         return {"entry": row, "dates": records("entry_dates"), "organizations": records("entry_organizations"), "topics": [t["topic_id"] for t in records("entry_topics")],
-                "figures": figures, "relations": records("relations", self.relations_out), "related_from": records("relations", self.relations_in),
-                "other_names": records("entry_names", self.names) if self.names is not None else [],
-                "identifiers": records("identifiers", self.identifiers) if self.identifiers is not None else [],
+                "figures": figures, "relations": records("relations"), "related_from": records("relations", "related_entry_id"),
+                "other_names": records("entry_names"),
+                "identifiers": records("identifiers"),
                 "sources": sources, "history": [s.to_json() for s in self.history.get(entry_id, [])],
                 "version": self.meta.label, "page": f"entries/{entry_id}/"}
 
