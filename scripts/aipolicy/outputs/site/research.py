@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-
 from .html import escape, fmt_number, kind_label, link, page, short, table, text_or_empty
 
 # The statistics page's headline counts: (title, definition, SQL over the release's SQLite file).
