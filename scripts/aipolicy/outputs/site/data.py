@@ -25,35 +25,24 @@ class SiteData:
         self.topics = frames["topics"].set_index("topic_id")
         self.sources = frames["sources"].set_index("source_id")
         self.entries = frames["entries"].sort_values("entry_id").set_index("entry_id", drop=False).rename_axis(None)
-        self.by_entry = {name: frames[name].groupby("entry_id") for name in ("entry_dates", "entry_organizations", "entry_sources", "figures", "entry_topics")}
-        self.relations_out = frames["relations"].groupby("entry_id")
-        self.relations_in = frames["relations"].groupby("related_entry_id")
         from ..money import converted_figures
 
         self.converted = {r["figure_id"]: r for r in converted_figures(frames["figures"])}
         from ...versioning.history import entry_history
 
         self.history, self.versions = entry_history(package)
-        self.names = frames["entry_names"].groupby("entry_id") if "entry_names" in frames else None
-        self.identifiers = frames["identifiers"].groupby("entry_id") if "identifiers" in frames else None
+        self._records: dict[tuple[str, str], dict[str, list[dict]]] = {}
 
     def records(self, name: str, by: str = "entry_id") -> dict[str, list[dict]]:
         """The rows of a table as dicts (missing cells as None), grouped by the column `by`, in
         file order: made once per table, then looked up per page."""
-        cache = self.__dict__.setdefault("_records", {})
+        cache = self._records
         if (name, by) not in cache:
             grouped: dict[str, list[dict]] = {}
             for row in self.frames[name].to_dict("records"):
                 grouped.setdefault(row[by], []).append({k: (None if pd.isna(v) else v) for k, v in row.items()})
             cache[(name, by)] = grouped
         return cache[(name, by)]
-
-    def _group(self, name: str, key: str, groups=None) -> pd.DataFrame:
-        groups = groups if groups is not None else self.by_entry[name]
-        try:
-            return groups.get_group(key)
-        except KeyError:
-            return self.frames[name].iloc[0:0]
 
     def entry_link(self, entry_id: str, prefix: str = "../../") -> str:
         title = self.entries.at[entry_id, "title"] if entry_id in self.entries.index else entry_id
