@@ -258,15 +258,6 @@ def verdicts(specs: list[Spec], frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select(spec.ok.fill_null(True).alias(str(i)) for i, spec in enumerate(specs))
 
 
-def _all_hold(specs: list[Spec], data: pl.DataFrame) -> bool:
-    """Whether every spec holds on every row; False also when a spec cannot be evaluated
-    (the full run then says which and why)."""
-    try:
-        return all(verdicts(specs, data.lazy()).select(pl.all().all()).collect().row(0))
-    except Exception:
-        return False
-
-
 def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> list[Problem]:
     """Run the specs of one table as one pandera check and map its failures to problems.
 
@@ -278,15 +269,19 @@ def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> li
     data = table.data if data is None else data
     if data is None or not specs or len(data) == 0:
         return []
-    if _all_hold(specs, data):
-        return []
+    kept: dict[str, pl.DataFrame] = {}
+    try:  # one query; a spec that cannot be evaluated is found and named by the run below
+        kept["verdicts"] = verdicts(specs, data.lazy()).collect()
+        if all(kept["verdicts"].select(pl.all().all()).row(0)):
+            return []
+    except Exception:
+        kept.clear()
     pa = pandera_polars()
     from pandera.errors import SchemaErrors
 
-    kept: dict[str, pl.DataFrame] = {}
-
     def check(d) -> pl.LazyFrame:
-        kept["verdicts"] = verdicts(specs, d.lazyframe).collect()  # kept, to say which spec failed
+        if "verdicts" not in kept:  # evaluated here, where pandera catches the error of a spec that raises
+            kept["verdicts"] = verdicts(specs, d.lazyframe).collect()  # kept, to say which spec failed
         return kept["verdicts"].lazy()
 
     schema = pa.DataFrameSchema({data.columns[0]: pa.Column(checks=[pa.Check(check, name=f"{table.name}: {len(specs)} checks")], nullable=True)})
