@@ -57,6 +57,18 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def keep(kind: str, name: str, text: str) -> None:
+    """Write one file of the cache, whole or not at all; a cache that cannot be written is skipped."""
+    from ..reading.canonical import write_atomic
+
+    try:
+        folder = cache_dir(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / name, text.encode("utf-8"))
+    except OSError:
+        pass
+
+
 def cached(root: Path) -> list[Problem] | None:
     """The problems found for exactly these files before, or None."""
     try:
@@ -67,18 +79,10 @@ def cached(root: Path) -> list[Problem] | None:
 
 
 def remember(root: Path, problems: list[Problem]) -> None:
-    """Keep the verdict (written whole or not at all; a cache that cannot be written is skipped)."""
+    """Keep the verdict under the fingerprint of what it was found for."""
     from dataclasses import asdict
 
-    try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{fingerprint(root)}.json"
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([asdict(p) for p in problems]), encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError:
-        pass
+    keep("metadata", f"{fingerprint(root)}.json", json.dumps([asdict(p) for p in problems]))
 
 
 def metadata_problems(package: Package) -> list[Problem]:

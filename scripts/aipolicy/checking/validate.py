@@ -28,14 +28,13 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
     """The latest registered release of the package, read from its release commit in Git.
     None when nothing was released or the package is not in a Git clone (an unpacked zip);
     a Problem when the release's commit cannot be read (a shallow clone): never a silent skip."""
-    from ..reading.trees import tree_at_commit
     from ..versioning.registry import VersionError, commit_of, in_git, latest, registry
 
     try:
         last = latest(registry(package.root))
         if last is None or not in_git(package.root):
             return None
-        return f"release {last.version}", released_ids(package.root, commit_of(package.root, last), tree_at_commit)
+        return f"release {last.version}", released_ids(package.root, commit_of(package.root, last))
     except VersionError as exc:
         return Problem("releases.json", None, None, f"released IDs cannot be checked: {exc}", "released-id")
     except PackageError as exc:
@@ -45,30 +44,24 @@ def latest_release(package: Package) -> tuple[str, Package] | Problem | None:
 RELEASED_IDS_FORMAT = 1  # bump when what is kept of a release changes
 
 
-def released_ids(root: Path, commit: str, tree_at_commit) -> Package:
+def released_ids(root: Path, commit: str) -> Package:
     """The keys of every table of the package at a release commit, as a package of key columns.
     A commit never changes, so they are read from Git once and kept in the cache."""
     import json
-    import os
 
     import polars as pl
 
-    from .metadata import cache_dir
+    from ..reading import trees
+    from .metadata import cache_dir, keep
 
-    target = cache_dir("released-ids") / f"{commit}-{RELEASED_IDS_FORMAT}.json"
+    file = f"{commit}-{RELEASED_IDS_FORMAT}.json"
     try:
-        keys = json.loads(target.read_text(encoding="utf-8"))
+        keys = json.loads((cache_dir("released-ids") / file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        old = read_package(tree_at_commit(root, commit), strict=False)
+        old = read_package(trees.tree_at_commit(root, commit), strict=False)
         keys = {name: {"key": t.primary_key[0], "ids": t.data.get_column(t.primary_key[0]).drop_nulls().to_list()}
                 for name, t in old.tables.items() if len(t.primary_key) == 1 and t.data is not None and t.primary_key[0] in t.data.columns}
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(keys), encoding="utf-8")
-            os.replace(tmp, target)
-        except OSError:
-            pass
+        keep("released-ids", file, json.dumps(keys))
     tables = {name: Table(name, f"data/{name}.csv", {"fields": [{"name": k["key"]}], "primaryKey": k["key"]},
                           _data=pl.DataFrame({k["key"]: k["ids"]}, schema={k["key"]: pl.String}), loaded=True)
               for name, k in keys.items()}
