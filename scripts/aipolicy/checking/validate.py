@@ -153,7 +153,7 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
         child = _start_metadata_check(package.root)
     # Everything the thread and the checks need is imported here, in this thread, before the
     # thread starts: imports are not something to race.
-    from ..reading import trees  # noqa: F401
+    from ..reading import canonical, trees  # noqa: F401  (canonical: the thread's cache writes)
     from ..versioning import diff, registry  # noqa: F401
     from . import engine  # noqa: F401  (pandera itself only when a check fails: see engine.run)
 
