@@ -44,6 +44,15 @@ class SiteData:
             cache[(name, by)] = grouped
         return cache[(name, by)]
 
+    def rows_for(self, name: str, key: str, by: str = "entry_id") -> list[dict]:
+        """The rows of table `name` whose column `by` is `key` (none when the table is absent)."""
+        return self.records(name, by).get(key, []) if name in self.frames else []
+
+    def source_row(self, source_id) -> dict | None:
+        """The source with this ID, as a dict; None for an unknown or missing ID."""
+        found = self.rows_for("sources", source_id, "source_id") if isinstance(source_id, str) else []
+        return found[0] if found else None
+
     def entry_link(self, entry_id: str, prefix: str = "../../") -> str:
         title = self.entries.at[entry_id, "title"] if entry_id in self.entries.index else entry_id
         return link(f"{prefix}entries/{entry_id}/", title)

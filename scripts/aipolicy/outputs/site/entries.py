@@ -13,7 +13,10 @@ class EntryPages:
     # --- one entry -----------------------------------------------------------------------
     def entry_page(self, entry_id: str) -> str:
         r = self.records("entries")[entry_id][0]  # the row as a dict (missing cells as None)
-        rows = lambda name, by="entry_id": self.records(name, by).get(entry_id, []) if name in self.frames else []  # noqa: E731
+
+        def rows(name: str, by: str = "entry_id") -> list[dict]:
+            return self.rows_for(name, entry_id, by)
+
         jur = r["jurisdiction_id"]
         parts = [f"<h1>{escape(r['title'])}</h1>"]
         if isinstance(r["title_local"], str):
@@ -84,18 +87,14 @@ class EntryPages:
             parts.append(f'<p>The same as <code>aipolicy cite --entry {escape(entry_id)} --version {escape(self.meta.version)}</code>.</p></div>')
         return page(str(r["title"]), "\n".join(parts), str(r["summary"]))
 
-    def _source(self, source_id: str) -> dict | None:
-        found = self.records("sources", "source_id").get(source_id) if isinstance(source_id, str) else None
-        return found[0] if found else None
-
     def source_ref_short(self, source_id) -> str:
-        s = self._source(source_id)
+        s = self.source_row(source_id)
         if s is None:
             return ""
         return link(s["url"], s["publisher"] if isinstance(s["publisher"], str) else source_id)
 
     def reference(self, source_id: str) -> str:
-        s = self._source(source_id)
+        s = self.source_row(source_id)
         bits = []
         if isinstance(s["authors"], str):
             bits.append(escape(s["authors"]))

@@ -59,10 +59,10 @@ class ResearchPages:
     def entry_json(self, entry_id: str) -> dict:
         """Everything the entry page shows, as data."""
         def records(name: str, by: str = "entry_id") -> list[dict]:
-            return self.records(name, by).get(entry_id, []) if name in self.frames else []
+            return self.rows_for(name, entry_id, by)
 
         row = self.records("entries")[entry_id][0]
-        sources = [{**{k: v for k, v in self.records("sources", "source_id")[r["source_id"]][0].items() if k != "source_id"},
+        sources = [{**{k: v for k, v in self.source_row(r["source_id"]).items() if k != "source_id"},
                     "source_id": r["source_id"], "locator": r["locator"]}
                    for r in records("entry_sources")]
         figures = [{**f, **{k: self.converted[f["figure_id"]][k] for k in ("value_usd", "value_eur", "rate_date", "conversion")}} if f["figure_id"] in self.converted else f
