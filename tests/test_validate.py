@@ -206,6 +206,15 @@ def test_duplicate_primary_key(pkg):
     assert_problem(pkg, "data/topics.csv", new, 1, "primary-key")
 
 
+def test_a_page_cited_twice_is_one_source(pkg):
+    line = pkg.find_line("sources", "ce-2019-mentougou-ai-park")
+    other = pkg.find_line("sources", "caixin-2017-ai-world-leader-2025")
+    url = next(__import__("csv").DictReader(pkg.lines("sources")[:1] + [pkg.lines("sources")[other - 1]]))["url"]
+    col = pkg.set_cell("sources", line, "url", url)
+    hit = assert_problem(pkg, "data/sources.csv", max(line, other), col, "unique")
+    assert hit.message.startswith('url "' + url[:40])
+
+
 def test_dangling_foreign_key_suggests_the_closest_id(pkg):
     line = pkg.find_line("entry_topics", "cn-2017-new-generation")
     col = pkg.set_cell("entry_topics", line, "topic_id", "industrial-policyy")
