@@ -98,6 +98,36 @@ def pkg(tmp_path) -> Pkg:
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the command's own entry point, `aipolicy.cli.main`, in this process: the same
+    parser, dispatch and error handling as `aipolicy ARGS`, with its stdout, stderr and exit
+    status captured, but without a new interpreter's start-up for each call. A test about the
+    process itself (a terminal, the console script) uses `run_cli_process`."""
+    import contextlib
+    import io
+
+    from aipolicy.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            saved_stdin, sys.stdin = sys.stdin, io.StringIO()  # never a terminal, as under capture_output
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors and --help
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+            finally:
+                sys.stdin = saved_stdin
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["aipolicy", *args], code or 0, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real command in a child process, as a user would."""
     return subprocess.run([sys.executable, "-m", "aipolicy", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 

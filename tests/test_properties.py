@@ -260,3 +260,22 @@ def _original_zip(tmp_path_factory) -> Path:
         dist = build(root)
         _ZIP.append(next(dist.glob("*.zip")))
     return _ZIP[0]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="{}\\'ea \"", max_size=24) | st.just("{" * 101 + "}" * 101))
+def test_the_bibtex_brace_check_agrees_with_pybtex(value):
+    """The writer's quick brace check refuses exactly the values pybtex's own check refuses."""
+    from pybtex.database.output.bibtex import Writer
+    from pybtex.scanner import PybtexError
+
+    from aipolicy.outputs.bibtex import _Writer
+
+    def verdict(writer):
+        try:
+            writer.check_braces(value)
+        except PybtexError as exc:
+            return str(exc)
+        return None
+
+    assert verdict(_Writer()) == verdict(Writer())

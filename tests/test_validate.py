@@ -6,7 +6,7 @@ import json
 import pytest
 
 from aipolicy.checking.validate import validate
-from conftest import Pkg, run_cli
+from conftest import Pkg, run_cli, run_cli_process
 
 
 def problems_of(pkg: Pkg):
@@ -27,7 +27,7 @@ def test_the_fixture_package_is_valid(pkg):
 
 
 def test_the_cli_exits_0_and_says_valid(pkg):
-    result = run_cli("validate", str(pkg.root))
+    result = run_cli_process("validate", str(pkg.root))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "valid: no problems found" in result.stdout
 
@@ -370,13 +370,13 @@ def test_json_format_is_machine_readable(pkg):
 
 def test_invalid_data_exits_1_without_traceback(pkg):
     pkg.write("data/topics.csv", b"\xff\xfe broken")
-    result = run_cli("validate", str(pkg.root))
+    result = run_cli_process("validate", str(pkg.root))
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_missing_descriptor_exits_2_with_a_message(tmp_path):
-    result = run_cli("validate", str(tmp_path))
+    result = run_cli_process("validate", str(tmp_path))
     assert result.returncode == 2
     assert "datapackage.json" in result.stderr and "Traceback" not in result.stderr
 

