@@ -211,8 +211,9 @@ def test_a_page_cited_twice_is_one_source(pkg):
     other = pkg.find_line("sources", "caixin-2017-ai-world-leader-2025")
     url = next(__import__("csv").DictReader(pkg.lines("sources")[:1] + [pkg.lines("sources")[other - 1]]))["url"]
     col = pkg.set_cell("sources", line, "url", url)
-    hit = assert_problem(pkg, "data/sources.csv", max(line, other), col, "unique")
-    assert hit.message.startswith('url "' + url[:40])
+    hit = assert_problem(pkg, "data/sources.csv", max(line, other), col, "source-url")
+    assert hit.message.startswith('url "' + url[:40]) and "earlier source" in hit.message
+    assert "source_id" in hit.hint
 
 
 def test_dangling_foreign_key_suggests_the_closest_id(pkg):

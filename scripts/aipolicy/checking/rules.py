@@ -259,6 +259,17 @@ def titles_are_unique_per_jurisdiction(ctx: Context):
 
 
 @rule
+def one_source_a_page(ctx: Context):
+    """A page is one source: a second citation of the same address reuses its source_id, so
+    that a correction to the page's record reaches every entry that cites it."""
+    if not _readable(ctx, "sources"):
+        return
+    yield Spec("sources", "url", "source-url", pl.col("url").is_first_distinct() | pl.col("url").is_null(),
+               lambda v: f"url {quote(v)} is already the address of an earlier source",
+               "cite the earlier source's source_id (search data/sources.csv for the address) and remove this row")
+
+
+@rule
 def only_targets_have_target_dates(ctx: Context):
     if not _readable(ctx, "figures"):
         return
