@@ -143,3 +143,22 @@ def tools_ready(*programs: str, tex: tuple[str, ...] = (), r: tuple[str, ...] = 
     if r and (shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "; ".join(f"library({p})" for p in r)], capture_output=True).returncode != 0):
         return False
     return True
+
+
+# The longest tests start first, so that the workers finish together (xdist hands out tests in
+# collection order); the list names them by the time they take, not by what they test.
+LONGEST_FIRST = (
+    "test_the_live_bibliography_compiles_without_warnings",
+    "test_thirty_concurrent_pull_requests_merge_without_a_conflict",
+    "test_load_and_diff_return_tables_or_a_clear_error",
+    "test_validate_and_fmt_succeed_or_refuse_with_a_location",
+    "test_the_live_data_pass_a_dry_run_of_the_next_release",
+    "test_the_site_in_a_real_browser",
+    "test_rebuild_offline_reproduces_the_registry_and_the_loader_reads_it",
+    "test_the_explorer_filters_in_a_real_browser",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.originalname, len(rank)))  # stable: the rest keep their order

@@ -1,6 +1,7 @@
 """`aipolicy merge-table`: tables merge by primary key, three ways, in real Git merges."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from aipolicy.reading.canonical import rewrite
 from aipolicy.mergetable import merge_rows
 from aipolicy.reading.package import read_package
 from aipolicy.checking.validate import validate
-from conftest import make_package
+from conftest import Pkg, make_package
 from test_release import IDENTITY
 
 ENV = {**IDENTITY, "PATH": "/usr/bin:/bin"}
@@ -44,13 +45,18 @@ def add_entry(pkg, n: int) -> None:
     assert not problems
 
 
-def merge_thirty(tmp_path, driver: bool) -> tuple[int, object]:
+def thirty_pull_requests(tmp_path, driver: bool):
     pkg = repo_with_driver(tmp_path, driver)
     for n in range(30):
         git(pkg.root, "switch", "-q", "-c", f"pr-{n}", "main")
         add_entry(pkg, n)
         git(pkg.root, "commit", "-qam", f"entry {n}")
         git(pkg.root, "switch", "-q", "main")
+    return pkg
+
+
+def merge_thirty(pkg) -> tuple[int, object]:
+    """Merge the thirty pull-request branches into main, one after another; count conflicts."""
     conflicts = 0
     for n in range(30):
         result = git(pkg.root, "merge", "--no-edit", "-q", f"pr-{n}", check=False)
@@ -61,12 +67,16 @@ def merge_thirty(tmp_path, driver: bool) -> tuple[int, object]:
 
 
 def test_thirty_concurrent_pull_requests_merge_without_a_conflict(tmp_path):
-    conflicts, pkg = merge_thirty(tmp_path / "driver", driver=True)
+    history = thirty_pull_requests(tmp_path / "driver", driver=True)
+    lines = Pkg(tmp_path / "lines" / "repo")
+    shutil.copytree(history.root, lines.root, symlinks=True)  # the same history, for Git's own line merge
+    git(lines.root, "config", "--unset", "merge.aipolicy-table.driver")
+    conflicts, pkg = merge_thirty(history)
     assert conflicts == 0
     entries = pkg.read("data/entries.csv")
     assert all(f"-policy-{n:02d}," in entries for n in range(30))
     assert [p.text() for p in validate(pkg.root)] == []  # canonical without fmt
-    baseline, _ = merge_thirty(tmp_path / "lines", driver=False)
+    baseline, _ = merge_thirty(lines)
     assert baseline > 0  # Git's line merge conflicts on the same history
 
 

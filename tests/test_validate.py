@@ -449,3 +449,18 @@ def test_metadata_verdicts_are_kept_until_one_of_their_files_changes(pkg, monkey
     pkg.write("CITATION.cff", fixed + f"# {pkg.root}\n")  # content no other test writes, so no other test's verdict applies
     assert not any("CITATION.cff" in p.text() for p in validate_module.validate(pkg.root, parallel=True))
     assert len(started) == 1  # checked again
+
+
+def test_validation_in_one_process_keeps_and_reuses_the_metadata_verdict(pkg, monkeypatch):
+    """Without a second process, the metadata checks run in-process once and are kept: the
+    next validation of the same files reuses the verdict, problems included."""
+    from aipolicy.checking import validate as validate_module
+
+    pkg.write("CITATION.cff", pkg.read("CITATION.cff").replace("cff-version: 1.2.0", "cff-version: 9.9.9") + f"# {pkg.root}\n")
+    calls = []
+    real = validate_module.metadata_problems
+    monkeypatch.setattr(validate_module, "metadata_problems", lambda package: calls.append(1) or real(package))
+    first = sorted(p.text() for p in validate_module.validate(pkg.root))
+    assert any("CITATION.cff" in t for t in first) and calls == [1]
+    assert sorted(p.text() for p in validate_module.validate(pkg.root)) == first
+    assert calls == [1]  # the second verdict came from the cache

@@ -185,7 +185,12 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
         problems += across_problems(package)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
     found = _finish_metadata_check(child)
-    problems += found if found is not None else metadata_problems(package)
+    if found is None:
+        from .metadata import remember
+
+        found = metadata_problems(package)
+        remember(package.root, found)
+    problems += found
     return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.column or 0, p.rule))
 
 
@@ -234,15 +239,13 @@ def _finish_metadata_check(child) -> list[Problem] | None:
 
 
 def validate(path: str | Path | None = None, *, parallel: bool = False) -> list[Problem]:
-    """Validate the package at `path`. With `parallel`, the metadata checks come from the cache
-    when their files are unchanged, and otherwise run in a second process beside the rest."""
-    child = None
-    if parallel:
-        from .metadata import cached
+    """Validate the package at `path`. The metadata checks come from the cache when their files
+    are unchanged; otherwise, with `parallel`, they run in a second process beside the rest."""
+    from .metadata import cached
 
-        root = find_root(path)
-        known = cached(root)
-        child = _Known(known) if known is not None else _start_metadata_check(root)
+    root = find_root(path)
+    known = cached(root)
+    child = _Known(known) if known is not None else (_start_metadata_check(root) if parallel else None)
     try:
         package = read_package(path, strict=True, rows=False)
     except BaseException:

@@ -74,9 +74,11 @@ def table_diff(name: str, old, new) -> TableDiff:
     out.added = sorted(set(b.index) - set(a.index))
     out.removed = sorted(set(a.index) - set(b.index))
     common = sorted(set(a.index) & set(b.index))
-    for column in [c for c in new.field_names if c in a.columns and c in b.columns]:
-        x = a.loc[common, column]
-        y = b.loc[common, column]
+    columns = [c for c in new.field_names if c in a.columns and c in b.columns]
+    a, b = a.loc[common, columns], b.loc[common, columns]  # the shared rows, looked up once
+    for column in columns:
+        x = a[column]
+        y = b[column]
         differ = ~((x == y) | (x.isna() & y.isna())).fillna(False).astype(bool)
         for key in x.index[differ]:
             old_value, new_value = x[key], y[key]
