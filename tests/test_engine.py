@@ -202,3 +202,72 @@ def test_cells_are_read_as_python_reads_them(values, kind):
             assert got is None  # beyond 64 bits: a valid integer that Int64 cannot hold
         else:
             assert got == expected, (value, got, expected)
+
+
+def checks_beyond_one_row(pkg: Pkg) -> Pkg:
+    """The fixture broken by every check that reads more than one row, with the file still in
+    key order: a lifecycle out of order, a repeated primary key, title and address, foreign
+    keys to nothing, a number not in shortest form."""
+    pkg.set_cell("entry_dates", pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,signed"), "date", "2017-08-01")
+    lines = pkg.lines("entry_sources")
+    pkg.write("data/entry_sources.csv", "\n".join(lines[:2] + lines[1:]))  # the first row twice
+    second = pkg.find_line("entries", "cn-bj-2018-mentougou-ai-park")
+    pkg.set_cell("entries", second, "jurisdiction_id", "CN")
+    pkg.set_cell("entries", second, "title", "New Generation Artificial Intelligence Development Plan")
+    sources = pkg.lines("sources")
+    pkg.set_cell("sources", 3, "url", next(__import__("csv").reader([sources[1]]))[12])
+    pkg.append("entry_topics", "zz-no-such-entry,no-such-topic")
+    pkg.set_cell("figures", 2, "value", "150000000000.0")
+    return pkg
+
+
+def whole_table_problems(root) -> list[dict]:
+    """The problems found with every table read whole first, as a build does."""
+    from aipolicy.checking.validate import validate_package
+
+    return as_dicts(validate_package(package.read_package(root, strict=True)))
+
+
+@pytest.mark.parametrize("block", [1 << 24, 300, 37])
+def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatch, block):
+    """Checked a block at a time (foreign keys, repeated values and lifecycles across blocks
+    included), a package gives the problems of the same package checked whole."""
+    checks_beyond_one_row(pkg)
+    whole = whole_table_problems(pkg.root)
+    assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical"} <= {d["rule"] for d in whole}
+    monkeypatch.setattr(package, "BLOCK", block)
+    assert as_dicts(validate(pkg.root)) == whole
+
+
+def test_a_hash_collision_never_reports_a_repeat(pkg, monkeypatch):
+    """Repeated values are found by hash and confirmed by value: with every hash equal, only
+    the rows that do repeat are reported."""
+    from aipolicy.checking import stream
+
+    checks_beyond_one_row(pkg)
+    expected = as_dicts(validate(pkg.root))
+    monkeypatch.setattr(stream, "_hash", lambda spec: pl.when(spec.exempt.fill_null(False)).then(None).otherwise(pl.lit(7, dtype=pl.UInt64)))
+    assert as_dicts(validate(pkg.root)) == expected
+
+
+@pytest.mark.parametrize("damage", ["order", "quoting"])
+def test_a_file_that_cannot_be_read_in_blocks_is_read_whole(pkg, monkeypatch, damage):
+    """Rows out of key order, or a file that is not what its rows serialise to, are checked
+    whole: the problems are the same, the canonical-form problem at the same line."""
+    from aipolicy.checking import stream
+
+    checks_beyond_one_row(pkg)
+    if damage == "order":
+        lines = pkg.lines("organizations")
+        lines[1], lines[2] = lines[2], lines[1]
+        pkg.write("data/organizations.csv", "\n".join(lines))
+    else:
+        pkg.set_line("topics", 2, pkg.lines("topics")[1].replace(",", ',"', 1).replace(",", '",', 2).replace('",', ",", 1))
+    whole = whole_table_problems(pkg.root)
+    assert "canonical" in {d["rule"] for d in whole}
+    monkeypatch.setattr(package, "BLOCK", 37)
+    streamed = []
+    original = stream.stream_problems
+    monkeypatch.setattr(stream, "stream_problems", lambda p, t, *a: streamed.append((t.name, r := original(p, t, *a))) or r)
+    assert as_dicts(validate(pkg.root)) == whole
+    assert [name for name, r in streamed if r is None] == ["organizations" if damage == "order" else "topics"]

@@ -38,10 +38,23 @@ class Spec:
     derive: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
     reads: tuple[str, ...] = ()
     message_at: Callable[[Table, pl.DataFrame, int], str] | None = None  # a message that needs the whole row and its table
+    # What a check reads beyond its own row, for reading a table a block at a time (`stream.py`):
+    distinct: tuple[str, ...] = ()  # `ok` says that these columns together hold no value of an earlier row...
+    exempt: pl.Expr | None = None  # ...except in rows where this is True (one of them missing)
+    group: str | None = None  # `ok` compares the rows that share a value of this column
 
     def columns(self) -> set[str]:
         """The table's columns that the check reads."""
         return {c for c in self.ok.meta.root_names() if not c.startswith("_")} | set(self.reads)
+
+
+def distinct(table: str, columns: tuple[str, ...], exempt: pl.Expr, column: str, rule: str, message, hint: str, **more) -> Spec:
+    """A check that no row repeats the values of an earlier row in `columns` (rows where
+    `exempt` holds are left out): the `ok` of a whole table, and what a reader in blocks needs."""
+    key = pl.col(columns[0]) if len(columns) == 1 else pl.struct(columns)
+    ok = more.pop("ok", None)
+    return Spec(table, column, rule, (key.is_first_distinct() | exempt) if ok is None else ok, message, hint,
+                distinct=columns, exempt=exempt, **more)
 
 
 class Context:
@@ -76,16 +89,26 @@ _helpers = itertools.count()
 def among(column: str, known: pl.Series) -> dict:
     """`ok`, `derive` and `reads` of a Spec that holds where `column` is one of `known` (or
     missing). For sets of keys with millions of values: the rows whose value is not known
-    come from an anti-join (hash join, in parallel), which is faster than `is_in`."""
-    target = known.rename(column).to_frame().lazy()
+    come from an anti-join (hash join, in parallel), which is faster than `is_in`, with only
+    the known values between the least and the greatest value of the rows at hand (`known`
+    is sorted once): a block of rows in key order meets a block of keys, not all of them."""
+    known = known.drop_nulls()
+    known = known if known.is_sorted() else known.sort()
     n = next(_helpers)  # helper columns of their own: a table may run several of these checks at once
     row, verdict = f"_row_{n}", f"_known_{n}"
 
     def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
         frame = frame.with_row_index(row)
-        unknown = frame.filter(pl.col(column).is_not_null()).join(target, on=column, how="anti").select(row).collect().to_series()
+        present = frame.select(row, column).filter(pl.col(column).is_not_null()).collect()
+        if not len(present):
+            return frame.with_columns(pl.lit(True).alias(verdict))
+        values = present.get_column(column)
+        start, end = known.search_sorted(values.min(), side="left"), known.search_sorted(values.max(), side="right")
+        target = known.slice(start, end - start).rename(column).to_frame()
+        unknown = present.join(target, on=column, how="anti").get_column(row)
         return frame.with_columns((~pl.col(row).is_in(unknown.implode())).alias(verdict))
 
+    derive.first = True  # it reads the rows as they are, not what other checks derive: see `verdicts`
     return {"ok": pl.col(verdict), "derive": derive, "reads": (column,)}
 
 
@@ -106,8 +129,9 @@ def schema_specs(table: Table, keys_in_order: bool = False) -> list[Spec]:
     return specs
 
 
-def foreign_key_specs(table: Table, ctx: Context) -> list[Spec]:
-    return [spec for reference in table.references if (spec := _foreign_key_spec(table, ctx, reference))]
+def foreign_key_specs(table: Table, ctx: Context, skip=()) -> list[Spec]:
+    """The foreign-key checks of a table, but those of the references in `skip`."""
+    return [spec for reference in table.references if reference not in skip and (spec := _foreign_key_spec(table, ctx, reference))]
 
 
 def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
@@ -139,7 +163,7 @@ def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
             specs.append(Spec(t, name, key, getattr(fieldtypes.typed_expr(name, field), test)(limit),
                               lambda v, n=name, l=c[key], w=word, k=key: f"{n} {quote(v)} is {w} the {k} {l}"))
     if field.unique:
-        specs.append(Spec(t, name, "unique", col.is_first_distinct() | col.is_null(), lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
+        specs.append(distinct(t, (name,), col.is_null(), name, "unique", lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
     return specs
 
 
@@ -158,17 +182,19 @@ def _primary_key_spec(table: Table, keys_in_order: bool) -> Spec:
         repeated = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in pk).fill_null(False)
     else:
         repeated = ~(pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)).is_first_distinct()
-    ok = ~repeated | pl.any_horizontal(pl.col(c).is_null() for c in pk)
+    missing = pl.any_horizontal(pl.col(c).is_null() for c in pk)
+
     def message_at(table: Table, data: pl.DataFrame, row: int) -> str:
+        """`data` holds the rows of the table, or some of them with their row numbers in `_row`."""
         key = [data.get_column(c)[row] for c in pk]
-        same = data.with_row_index("_i").filter(pl.all_horizontal(pl.col(c) == v for c, v in zip(pk, key))).get_column("_i")
-        earlier = table.line(int(same[0])) if len(same) and int(same[0]) < row else None
+        rows = data.get_column("_row") if "_row" in data.columns else pl.int_range(data.height, eager=True)
+        same = rows.filter(data.select(pl.all_horizontal(pl.col(c) == v for c, v in zip(pk, key))).to_series())
+        earlier = table.line(int(same[0])) if len(same) and int(same[0]) < int(rows[row]) else None
         shown = ", ".join(quote(v) for v in key)
         return f"primary key ({label}) = ({shown}) is already used by the row on line {earlier}" if earlier else f"primary key ({label}) = ({shown}) is already used by an earlier row"
 
-    return Spec(table.name, pk[0], "primary-key", ok,
-                lambda v: f"primary key ({label}) {quote(v)} is already used by an earlier row",
-                "each row needs its own key: change the ID, or merge the two rows", message_at=message_at)
+    return distinct(table.name, tuple(pk), missing, pk[0], "primary-key", lambda v: f"primary key ({label}) {quote(v)} is already used by an earlier row",
+                    "each row needs its own key: change the ID, or merge the two rows", ok=~repeated | missing, message_at=message_at)
 
 
 # Tables whose rows are a controlled list, kept by the maintainers: a missing value is chosen
@@ -251,21 +277,24 @@ def pandera_polars():
 
 
 def verdicts(specs: list[Spec], frame: pl.LazyFrame) -> pl.LazyFrame:
-    """One boolean column per spec (named by its position): True where the row is fine."""
-    for spec in specs:
-        if spec.derive is not None:
-            frame = spec.derive(frame)
+    """One boolean column per spec (named by its position): True where the row is fine.
+    The derivations that read the rows as they are come first, so that they do not run the
+    others' (a group-by and a join) again."""
+    derived = [spec.derive for spec in specs if spec.derive is not None]
+    for derive in sorted(derived, key=lambda d: not getattr(d, "first", False)):
+        frame = derive(frame)
     return frame.select(spec.ok.fill_null(True).alias(str(i)) for i, spec in enumerate(specs))
 
 
-def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> list[Problem]:
+def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None, offset: int = 0) -> list[Problem]:
     """Run the specs of one table as one pandera check and map its failures to problems.
 
     The specs are evaluated together, in one Polars query (each Polars query costs a fixed
     0.2 to 0.5 ms, and a table has up to 45 specs). Where every spec holds on every row (the
     usual case), that query is the whole run, and pandera is not even imported; otherwise
     pandera reports the rows where any spec fails, and the verdicts of the specs at those
-    rows say which failed where."""
+    rows say which failed where. `data` may be some of the table's rows, the first of them
+    its row `offset`."""
     data = table.data if data is None else data
     if data is None or not specs or len(data) == 0:
         return []
@@ -295,7 +324,7 @@ def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> li
     broken = cases.filter(pl.col("index").is_null())  # a spec that raised: pandera's failure case holds the error
     if len(broken) or "verdicts" not in kept:
         if len(specs) > 1:  # find which, and run the others all the same
-            return [p for spec in specs for p in run(table, [spec], data)]
+            return [p for spec in specs for p in run(table, [spec], data, offset)]
         error = broken["failure_case"][0] if len(broken) else "no verdicts"
         return [Problem(table.path, None, None, f"a check could not run ({specs[0].rule} on {specs[0].column}): {error}", "internal")]
     rows = cases.get_column("index").unique().cast(pl.UInt32)
@@ -307,5 +336,5 @@ def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None) -> li
         for row, value in zip(bad.to_list(), values):
             hint = spec.hint_for(value) if spec.hint_for else spec.hint
             message = spec.message_at(table, data, row) if spec.message_at else spec.message(value)
-            problems.append(table.problem(row, spec.column, message, spec.rule, hint))
+            problems.append(table.problem(row + offset, spec.column, message, spec.rule, hint))
     return problems

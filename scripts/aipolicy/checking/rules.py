@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import polars as pl
 
-from .engine import Context, Spec, among, member
+from .engine import Context, Spec, among, distinct, member
 from ..reading.fieldtypes import fullmatch, typed_expr
 from ..reading.problems import quote
 
@@ -120,9 +120,11 @@ def dates_agree_with_their_precision(ctx: Context):
 def lifecycles_are_in_order(ctx: Context):
     if not _readable(ctx, "entry_dates"):
         return
+    events = set(ctx.values("entry_dates", "event").unique().to_list())
+    order = [(before, after) for before, after in LIFECYCLE_ORDER if before in events and after in events]  # the pairs that can occur
     start = typed_expr("date", ctx.package.tables["entry_dates"].fields["date"])
     precision, event = pl.col("date_precision"), pl.col("event")
-    befores = sorted({before for before, _ in LIFECYCLE_ORDER})
+    befores = sorted({before for before, _ in order})
 
     def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
         frame = frame.with_columns(start.alias("_start"))
@@ -135,11 +137,11 @@ def lifecycles_are_in_order(ctx: Context):
         return frame.with_columns(end.alias("_end")).join(firsts, on="entry_id", how="left", maintain_order="left")
 
     fine = pl.lit(True)
-    for before, after in LIFECYCLE_ORDER:  # the later event is the one flagged
+    for before, after in order:  # the later event is the one flagged
         fine = fine & ~((event == after) & (pl.col(f"_first_{before}") > pl.col("_end"))).fill_null(False)
     yield Spec("entry_dates", "date", "lifecycle-order", fine, lambda v: f"date {quote(v)} comes before an event that must precede it in the lifecycle",
                "check both dates against the source: proposed <= adopted <= in-force <= repealed, signed <= published <= in-force",
-               derive=derive, reads=("entry_id", "event", "date", "date_precision"))
+               derive=derive if order else None, reads=("entry_id", "event", "date", "date_precision"), group="entry_id")
 
 
 @lru_cache(maxsize=None)
@@ -253,9 +255,9 @@ def no_surrounding_whitespace(ctx: Context):
 def titles_are_unique_per_jurisdiction(ctx: Context):
     if not _readable(ctx, "entries"):
         return
-    yield Spec("entries", "title", "duplicate-title", pl.struct("jurisdiction_id", "title").is_first_distinct() | pl.col("title").is_null(),
-               lambda v: f"title {quote(v)} is already used by another entry of the same jurisdiction",
-               "make the titles distinct (add the year or the issuer), or merge the entries")
+    yield distinct("entries", ("jurisdiction_id", "title"), pl.col("title").is_null(), "title", "duplicate-title",
+                   lambda v: f"title {quote(v)} is already used by another entry of the same jurisdiction",
+                   "make the titles distinct (add the year or the issuer), or merge the entries")
 
 
 @rule
@@ -264,9 +266,9 @@ def one_source_a_page(ctx: Context):
     that a correction to the page's record reaches every entry that cites it."""
     if not _readable(ctx, "sources"):
         return
-    yield Spec("sources", "url", "source-url", pl.col("url").is_first_distinct() | pl.col("url").is_null(),
-               lambda v: f"url {quote(v)} is already the address of an earlier source",
-               "cite the earlier source's source_id (search data/sources.csv for the address) and remove this row")
+    yield distinct("sources", ("url",), pl.col("url").is_null(), "url", "source-url",
+                   lambda v: f"url {quote(v)} is already the address of an earlier source",
+                   "cite the earlier source's source_id (search data/sources.csv for the address) and remove this row")
 
 
 @rule
@@ -299,8 +301,25 @@ def nothing_points_at_itself(ctx: Context):
 # Kinds of entry that are documents: they have a title of their own, never a description.
 DOCUMENT_KINDS = ("strategy", "plan", "law", "regulation", "executive-order", "guideline", "standard", "recommendation",
                   "declaration", "resolution", "treaty", "report", "white-paper", "research-paper", "commentary")
-# Columns that the rules across tables read besides the key columns (kept after each table's own checks).
-ACROSS_COLUMNS = {"entries": {"title"}, "jurisdictions": {"level"}}
+# Columns that the rules across tables read besides the keys that foreign keys point at (kept
+# after each table's own checks): the IDs that released IDs are compared with, the citations of
+# every entry and source, the titles other names must differ from, the checklist's rows.
+ACROSS_COLUMNS = {"entries": {"entry_id", "title", "title_source_id"}, "jurisdictions": {"jurisdiction_id", "level"},
+                  "entry_sources": {"entry_id", "source_id"}, "entry_names": {"entry_id", "name"}, "checklist": {"jurisdiction_id", "item"},
+                  "retired": {"table_name", "id"}}
+
+
+def across_columns(package) -> dict[str, set[str]]:
+    """`ACROSS_COLUMNS`, the IDs of every table with a one-column primary key (released IDs are
+    compared with them), and every column that cites a source (sources must be cited)."""
+    out = {name: set(columns) for name, columns in ACROSS_COLUMNS.items()}
+    for name, table in package.tables.items():
+        if len(table.primary_key) == 1:
+            out.setdefault(name, set()).add(table.primary_key[0])
+        for reference in table.references:
+            if reference.resource == "sources" and len(reference.fields) == 1:
+                out.setdefault(name, set()).add(reference.fields[0])
+    return out
 # The form of an identifier in each scheme of data/identifiers.csv.
 IDENTIFIER_FORMS = {
     "celex": (r"^[0-9CE][0-9]{4}[A-Z]{1,2}[0-9]{4}([A-Z0-9()_-]*)$", "a CELEX number such as 32024R1689 or 52021PC0206"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .metadata import metadata_problems
-from ..reading.package import Package, PackageError, Table, find_root, read_package, read_rows
+from ..reading.package import Package, PackageError, Reference, Table, find_root, read_package, read_rows
 from ..reading.problems import Problem
 
 # Polars, pandera and the checks are imported where they are used, so that `validate` can
@@ -84,17 +84,34 @@ def released_id_problems(package: Package, release: tuple[str, Package] | Proble
     return out
 
 
-def key_columns(package: Package) -> dict[str, set[str]]:
-    """The columns that foreign keys and the rules across tables read: primary keys, both ends
-    of every foreign key, and the columns the rules declare in `rules.ACROSS_COLUMNS`."""
-    from .rules import ACROSS_COLUMNS
+def kept_columns(package: Package, table: Table, checked=()) -> set[str]:
+    """The columns of `table` that the checks across tables read: the keys that foreign keys
+    point at, the columns of its foreign keys (but those `checked` already), and the columns
+    of `rules.across_columns`."""
+    from .rules import across_columns
 
-    keep: dict[str, set[str]] = {name: set(table.primary_key) | ACROSS_COLUMNS.get(name, set()) for name, table in package.tables.items()}
-    for name, table in package.tables.items():
-        for reference in table.references:
-            keep[name].update(reference.fields)
-            keep.setdefault(reference.resource, set()).update(reference.ref_fields)
+    keep = set(across_columns(package).get(table.name, set()))
+    for other in package.tables.values():
+        for reference in other.references:
+            if reference.resource == table.name:
+                keep.update(reference.ref_fields)
+    for reference in table.references:
+        if reference not in checked:
+            keep.update(reference.fields)
     return keep
+
+
+def in_check_order(package: Package) -> list[Table]:
+    """The tables, each after the tables its foreign keys point at (as far as the references
+    allow; otherwise in the descriptor's order), so that those keys can be checked with it."""
+    done: dict[str, Table] = {}
+    waiting = list(package.tables.values())
+    while waiting:
+        ready = [t for t in waiting if all(r.resource in done or r.resource == t.name or r.resource not in package.tables for r in t.references)]
+        for table in ready or waiting[:1]:
+            done[table.name] = table
+            waiting.remove(table)
+    return list(done.values())
 
 
 def table_problems(package: Package, table: Table) -> list[Problem]:
@@ -116,8 +133,9 @@ def table_problems(package: Package, table: Table) -> list[Problem]:
     return problems + ([found] if found else [])
 
 
-def across_problems(package: Package) -> list[Problem]:
-    """Foreign keys and the rules that read several tables, on the key columns."""
+def across_problems(package: Package, checked=()) -> list[Problem]:
+    """Foreign keys (but those `checked` already) and the rules that read several tables, on
+    the key columns."""
     from . import engine
     from . import rules
 
@@ -125,7 +143,7 @@ def across_problems(package: Package) -> list[Problem]:
     specs: dict[str, list[engine.Spec]] = {name: [] for name in package.tables}
     for table in package.tables.values():
         if table.data is not None:
-            specs[table.name].extend(engine.foreign_key_specs(table, ctx))
+            specs[table.name].extend(engine.foreign_key_specs(table, ctx, [r for t, r in checked if t == table.name]))
     for rule in rules.ACROSS:
         for spec in rule(ctx):
             specs[spec.table].append(spec)
@@ -133,7 +151,7 @@ def across_problems(package: Package) -> list[Problem]:
     for name, found in specs.items():
         table = package.tables[name]
         missing = {c for spec in found for c in spec.columns()} - set(table.data.columns if table.data is not None else [])
-        if missing:  # a rule across tables reads a column that `key_columns` does not keep
+        if missing:  # a rule across tables reads a column that `kept_columns` does not keep
             problems.append(Problem(table.path, None, None, f"a check across tables reads {', '.join(sorted(missing))}, which is not a key column", "internal"))
         else:
             problems += engine.run(table, found)
@@ -155,7 +173,7 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
     # thread starts: imports are not something to race.
     from ..reading import canonical, trees  # noqa: F401  (canonical: the thread's cache writes)
     from ..versioning import diff, registry  # noqa: F401
-    from . import engine  # noqa: F401  (pandera itself only when a check fails: see engine.run)
+    from . import engine, stream  # noqa: F401  (pandera itself only when a check fails: see engine.run)
 
     import polars as pl
 
@@ -173,16 +191,30 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
 def _validate_package(package: Package, *, parallel: bool, child) -> list[Problem]:
     from concurrent.futures import ThreadPoolExecutor
 
+    from . import engine
+    from . import stream
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         released = pool.submit(latest_release, package) if parallel else None
         problems = list(package.problems)
-        keep = key_columns(package)
-        for table in package.tables.values():
+        checked: list[tuple[str, Reference]] = []  # the foreign keys checked with their table
+        ctx = engine.Context(package)  # the tables checked so far, as the foreign keys see them
+        for table in in_check_order(package):
+            found = None
+            if not table.loaded and table.schema:  # read here: a block at a time if the file allows
+                references = [r for r in table.references if r.resource != table.name and ctx.data(r.resource) is not None]
+                keep = kept_columns(package, table, references)
+                found = stream.stream_problems(package, table, keep, ctx, references)
+                if found is not None:
+                    checked += [(table.name, r) for r in references]
+                    problems += found
+                    continue
             fresh = not table.loaded
             problems += table_problems(package, table)
             if fresh and table.data is not None:  # from here on, only the key columns are needed
-                table.data = table.data.select([c for c in table.data.columns if c in keep.get(table.name, ())])
-        problems += across_problems(package)
+                keep = kept_columns(package, table)
+                table.data = table.data.select([c for c in table.data.columns if c in keep])
+        problems += across_problems(package, checked)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
     found = _finish_metadata_check(child)
     if found is None:

@@ -88,16 +88,21 @@ def canonical_problem(root: Path, table: Table) -> Problem | None:
             changed = renumbered.select(pl.any_horizontal(pl.all().fill_null(False)).arg_true().first()).item()
             if changed is not None:
                 first = changed if first is None else min(first, changed)
-        if first is None:
-            return None
-        line = table.line(first)
-    else:
-        current = (root / table.path).read_bytes()
-        wanted = canonical_bytes(table)
-        if current == wanted:
-            return None
-        line = _first_difference(current, wanted)
-    return Problem(table.path, line, None, "the file is not in canonical form (rows sorted by primary key, numbers in shortest form, minimal quoting, LF line ends)",
+        return None if first is None else problem_at(table, first)
+    current = (root / table.path).read_bytes()
+    wanted = canonical_bytes(table)
+    if current == wanted:
+        return None
+    return _problem(table.path, _first_difference(current, wanted))
+
+
+def problem_at(table: Table, row: int) -> Problem:
+    """The file is not in canonical form from this row on."""
+    return _problem(table.path, table.line(row))
+
+
+def _problem(path: str, line: int) -> Problem:
+    return Problem(path, line, None, "the file is not in canonical form (rows sorted by primary key, numbers in shortest form, minimal quoting, LF line ends)",
                    "canonical", "run `aipolicy fmt` to rewrite it; no value changes")
 
 

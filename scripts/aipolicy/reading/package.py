@@ -303,35 +303,72 @@ def _read_rows(root: Path, table: Table, *, strict: bool) -> None:
 BLOCK = 1 << 24  # bytes of a file parsed and proved at a time
 
 
-def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame | None:
-    """The rows after the header, parsed by Polars a block of whole lines at a time, each
-    block proved by writing its rows back with minimal quoting and comparing the bytes: then
-    a strict parser reads exactly these rows from the file, one per line. None when a block
-    does not parse or differs (the strict walk then says where and why).
+class Unproved(Exception):
+    """A block of the file is not the minimal-quoting serialisation of the rows parsed from it."""
 
-    Only one block of the file (and its serialisation) is in memory at a time, besides the rows."""
+
+def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame | None:
+    """The rows after the header, parsed and proved a block at a time (`proved_blocks`); None
+    when a block does not parse or differs (the strict walk then says where and why)."""
+    import polars as pl
+
+    try:
+        parts = list(proved_blocks(path, header_end, header))
+    except Unproved:
+        return None
+    if not parts:
+        return pl.DataFrame(schema={c: pl.String for c in header})
+    return pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+
+
+def proved_blocks(path: Path, header_end: int, header: list[str]):
+    """The rows after the header, a block of whole lines at a time, each block parsed by
+    Polars and proved by writing its rows back with minimal quoting and comparing the bytes:
+    then a strict parser reads exactly these rows from the file, one per line. Raises
+    `Unproved` at the first block that does not parse or differs.
+
+    Only one block of the file (and its serialisation) is in memory at a time."""
     import polars as pl
 
     schema = {c: pl.String for c in header}
-    parts: list[pl.DataFrame] = []
     with open(path, "rb") as fh:
         fh.seek(header_end)
         while True:
             block = fh.read(BLOCK)
             if not block:
                 break
-            if len(block) == BLOCK:  # end the block after its last whole line; the rest is read next
-                cut = block.rfind(b"\n") + 1
-                if 0 < cut < len(block):
-                    fh.seek(cut - len(block), 1)
-                    block = block[:cut]
+            while not block.endswith(b"\n") and b"\n" not in block[-BLOCK:]:  # a line longer than a block
+                more = fh.read(BLOCK)
+                if not more:
+                    break
+                block += more
+            cut = block.rfind(b"\n") + 1  # end the block after its last whole line; the rest is read next
+            if 0 < cut < len(block):
+                fh.seek(cut - len(block), 1)
+                block = block[:cut]
             part = _parse_block(block, schema)
             if part is None:
-                return None
-            parts.append(part)
-    if not parts:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+                raise Unproved(path)
+            yield part
+
+
+def streamable(root: Path, table: Table) -> int | None:
+    """Where the rows of a table's file begin, when the file can be read block by block
+    without a look at the whole: it exists, starts without a byte order mark, and its first
+    line is exactly the schema's header, ending in LF. None otherwise: the whole read says
+    what is wrong."""
+    try:
+        with open(root / table.path, "rb") as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    if not first.endswith(b"\n") or first.endswith(b"\r\n") or first.startswith(BOM):
+        return None
+    try:
+        header = next(csv.reader([first[:-1].decode("utf-8")], strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    return len(first) if header == table.field_names else None
 
 
 def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:

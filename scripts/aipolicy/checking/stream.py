@@ -1,0 +1,165 @@
+"""Checking a table a block at a time, so that memory holds one block and the key columns,
+never a whole table.
+
+A file is read in blocks of whole lines (`package.proved_blocks`: parsed, and proved faithful
+by writing the rows back and comparing the bytes). Each block is checked as it comes:
+
+- the checks of a row (types, constraints, the rules of one row) run on the block;
+- a check that compares rows sharing a value (`Spec.group`: an entry's lifecycle) runs on
+  blocks cut so that those rows are never apart: the rows of the block's last value wait
+  for the next block;
+- a foreign key to a table checked earlier runs on the block, against that table's keys;
+- a check that no row repeats an earlier one (`Spec.distinct`: primary keys, unique columns)
+  keeps a 64-bit hash of each row's values; when two hashes are equal, the rows that share
+  them are read again to compare the values themselves, so a collision never reports a
+  duplicate that is not one;
+- the canonical form is checked on the way: rows in primary-key order, numbers in shortest form.
+
+Only the columns that the checks across tables read are kept (`keep`). The findings are the
+ones of the whole table at once, in the same words at the same lines: when a file cannot be
+read this way (a block that does not prove, rows out of key order), `stream_problems` returns
+None and the table is read and checked whole, which says what is wrong and where.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+
+from . import engine, rules
+from ..reading import package as reading
+from ..reading.canonical import _canonical_numbers, problem_at
+from ..reading.csvtext import first_out_of_order
+from ..reading.package import Package, Reference, Table
+from ..reading.problems import Problem
+
+
+class _Unordered(Exception):
+    """The rows are not in primary-key order: the table is read whole."""
+
+
+def stream_problems(package: Package, table: Table, keep: set[str], ctx: engine.Context, references: list[Reference]) -> list[Problem] | None:
+    """Check `table` a block at a time, with its foreign keys in `references` (to tables that
+    `ctx` holds, checked already); afterwards `table.data` holds the columns in `keep`. None
+    when the table must be read whole instead (nothing is changed then)."""
+    start = reading.streamable(package.root, table)
+    if start is None:
+        return None
+    reader = _Reader(package, table, keep, ctx, references)
+    try:
+        for block in reading.proved_blocks(package.root / table.path, start, table.field_names):
+            reader.add(block)
+        problems = reader.finish()
+    except (reading.Unproved, _Unordered):
+        return None
+    return problems
+
+
+class _Reader:
+    def __init__(self, package: Package, table: Table, keep: set[str], ctx: engine.Context, references: list[Reference]):
+        self.package, self.table, self.ctx = package, table, ctx
+        self.keep = [name for name in table.field_names if name in keep]
+        self.foreign = [spec for r in references if (spec := engine._foreign_key_spec(table, ctx, r))]
+        self.problems: list[Problem] = []
+        self.kept: list[pl.DataFrame] = []
+        self.hashes: dict[int, list[pl.Series]] = {}
+        self.distinct: list[engine.Spec] = []
+        self.group: str | None = None
+        self.waiting: pl.DataFrame | None = None  # the rows of the last group, held for the next block
+        self.last: pl.DataFrame | None = None  # the primary key of the last row checked
+        self.offset = 0
+        self.renumbered: int | None = None  # the first row whose number is not in shortest form
+        self.started = False
+
+    def specs(self, rows: pl.DataFrame) -> list[engine.Spec]:
+        """The table's own checks as they apply to these rows (a rule may look at the values)."""
+        view = dataclasses.replace(self.table, _data=rows, problems=[])
+        package = Package(self.package.root, self.package.descriptor, {**self.package.tables, self.table.name: view})
+        ctx = engine.Context(package, only=self.table.name)
+        return engine.schema_specs(view, True) + [spec for rule in rules.RULES for spec in rule(ctx)]
+
+    def add(self, block: pl.DataFrame) -> None:
+        if not self.started:  # the first block: which checks need groups
+            self.started = True
+            groups = {spec.group for spec in self.specs(block.head(1)) if spec.group}
+            if groups and groups != {self.table.primary_key[0] if self.table.primary_key else None}:
+                raise _Unordered  # grouped by other than the key's first column: only the whole table keeps groups together
+            self.group = groups.pop() if groups else None
+        rows = block if self.waiting is None else pl.concat([self.waiting, block])
+        self.waiting = None
+        if self.group is not None:
+            values = rows.get_column(self.group)
+            other = values.ne_missing(values[-1]).arg_true()
+            cut = int(other[-1]) + 1 if len(other) else 0
+            rows, self.waiting = rows.head(cut), rows.slice(cut)
+        if len(rows):
+            self.check(rows)
+
+    def check(self, rows: pl.DataFrame) -> None:
+        table = self.table
+        key = table.primary_key
+        if key:
+            if first_out_of_order(rows, key) is not None:
+                raise _Unordered
+            if self.last is not None and first_out_of_order(pl.concat([self.last, rows.head(1).select(key)]), key) is not None:
+                raise _Unordered
+            self.last = rows.tail(1).select(key)
+        specs = self.specs(rows)
+        local = [s for s in specs if not s.distinct]
+        if not self.distinct:
+            self.distinct = [s for s in specs if s.distinct]
+        self.problems += engine.run(table, local + self.foreign, rows, self.offset)
+        if self.distinct:
+            hashed = rows.select(_hash(spec).alias(str(i)) for i, spec in enumerate(self.distinct))
+            for i in range(len(self.distinct)):
+                self.hashes.setdefault(i, []).append(hashed.get_column(str(i)))
+        if table.number_fields and self.renumbered is None:
+            numbers = table.number_fields
+            changed = (_canonical_numbers(rows, table).select(numbers) != rows.select(numbers))
+            first = changed.select(pl.any_horizontal(pl.all().fill_null(False)).arg_true().first()).item()
+            if first is not None:
+                self.renumbered = self.offset + first
+        self.kept.append(rows.select(self.keep))
+        self.offset += len(rows)
+
+    def finish(self) -> list[Problem]:
+        table = self.table
+        if self.waiting is not None and len(self.waiting):
+            self.check(self.waiting)
+        problems = self.problems
+        if self.offset == 0 and not table.schema.get("x-may-be-empty", False):
+            problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
+        for i, spec in enumerate(self.distinct):
+            problems += self.repeated(spec, pl.concat(self.hashes[i]))
+        data = pl.concat(self.kept, rechunk=False) if self.kept else pl.DataFrame(schema={c: pl.String for c in self.keep})
+        table.header = list(table.field_names)
+        table.verbatim, table.loaded, table.lines = True, True, None
+        table.data = data
+        if self.renumbered is not None:
+            problems.append(problem_at(table, self.renumbered))
+        return problems
+
+    def repeated(self, spec: engine.Spec, hashes: pl.Series) -> list[Problem]:
+        """The rows that repeat an earlier row's values: among the rows whose hash is not
+        unique (usually none), read again, the values themselves are compared."""
+        suspects = (hashes.is_duplicated() & hashes.is_not_null()).arg_true()
+        if not len(suspects):
+            return []
+        columns = list(dict.fromkeys([*spec.distinct, spec.column]))
+        whole = reading._empty_as_null(pl.read_csv(self.package.root / self.table.path, columns=columns, infer_schema=False, quote_char='"', null_values=None))
+        rows = whole.with_row_index("_row").select(pl.all().gather(suspects))
+        key = pl.col(spec.distinct[0]) if len(spec.distinct) == 1 else pl.struct(spec.distinct)
+        again = rows.select(~key.is_first_distinct()).to_series().arg_true()
+        problems = []
+        for i in again.to_list():
+            row = int(rows.get_column("_row")[i])
+            value = rows.get_column(spec.column)[i]
+            message = spec.message_at(self.table, rows, i) if spec.message_at else spec.message(value)
+            problems.append(self.table.problem(row, spec.column, message, spec.rule, spec.hint_for(value) if spec.hint_for else spec.hint))
+        return problems
+
+
+def _hash(spec: engine.Spec) -> pl.Expr:
+    """A hash of the values `spec.distinct` compares; missing where the row is exempt."""
+    key = pl.col(spec.distinct[0]) if len(spec.distinct) == 1 else pl.struct(spec.distinct)
+    return pl.when(spec.exempt.fill_null(False)).then(None).otherwise(key.hash())
