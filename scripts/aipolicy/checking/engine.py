@@ -89,11 +89,12 @@ _helpers = itertools.count()
 def among(column: str, known: pl.Series) -> dict:
     """`ok`, `derive` and `reads` of a Spec that holds where `column` is one of `known` (or
     missing). For sets of keys with millions of values: the rows whose value is not known
-    come from an anti-join (hash join, in parallel), which is faster than `is_in`, with only
-    the known values between the least and the greatest value of the rows at hand (`known`
-    is sorted once): a block of rows in key order meets a block of keys, not all of them."""
+    come from an anti-join (hash join, in parallel), which is faster than `is_in`; when
+    `known` is sorted (the keys of a table in key order), with only the known values between
+    the least and the greatest value of the rows at hand: a block of rows in key order meets
+    a block of keys, not all of them."""
     known = known.drop_nulls()
-    known = known if known.is_sorted() else known.sort()
+    ranged = known.is_sorted()
     n = next(_helpers)  # helper columns of their own: a table may run several of these checks at once
     row, verdict = f"_row_{n}", f"_known_{n}"
 
@@ -103,7 +104,7 @@ def among(column: str, known: pl.Series) -> dict:
         if not len(present):
             return frame.with_columns(pl.lit(True).alias(verdict))
         values = present.get_column(column)
-        start, end = known.search_sorted(values.min(), side="left"), known.search_sorted(values.max(), side="right")
+        start, end = (known.search_sorted(values.min(), side="left"), known.search_sorted(values.max(), side="right")) if ranged else (0, len(known))
         target = known.slice(start, end - start).rename(column).to_frame()
         unknown = present.join(target, on=column, how="anti").get_column(row)
         return frame.with_columns((~pl.col(row).is_in(unknown.implode())).alias(verdict))

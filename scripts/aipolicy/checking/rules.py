@@ -87,7 +87,7 @@ def every_source_is_cited(ctx: Context):
         return
     citing = [(t.name, ref.fields[0]) for t in ctx.package.tables.values() for ref in t.references  # from the schemas' foreign keys
               if ref.resource == "sources" and len(ref.fields) == 1]
-    cited = pl.concat([ctx.values(t, c).rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])])
+    cited = pl.concat([ctx.values(t, c).unique().rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])])
     yield Spec("sources", "source_id", "source-cited", message=lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                hint="cite it in data/entry_sources.csv, or remove it", **among("source_id", cited))
 
@@ -247,7 +247,8 @@ def no_formula_like_text(ctx: Context):
 @rule
 def no_surrounding_whitespace(ctx: Context):
     for name, column in _free_text_fields(ctx):
-        yield Spec(name, column, "whitespace", ~pl.col(column).str.contains(f"^{WHITESPACE}|{WHITESPACE}$"),
+        # Two anchored searches: one pattern with both anchors would scan every character.
+        yield Spec(name, column, "whitespace", ~(pl.col(column).str.contains(f"^{WHITESPACE}") | pl.col(column).str.contains(f"{WHITESPACE}$")),
                    lambda v, c=column: f"{c} {quote(v)} has leading or trailing whitespace", "remove the spaces at the start and end of the cell")
 
 
@@ -362,7 +363,9 @@ def titles_say_where_they_come_from(ctx: Context):
 def title_translations_are_cited(ctx: Context):
     if not _readable(ctx, "entries", "entry_sources"):
         return
-    cited = ctx.data("entry_sources").select(_pair(pl.col("entry_id"), pl.col("source_id")).alias("pair")).get_column("pair")
+    named = ctx.data("entries").get_column("entry_id").filter(ctx.data("entries").get_column("title_source_id").is_not_null())
+    cited = (ctx.data("entry_sources").filter(member(pl.col("entry_id"), named))  # the citations of the entries that name one
+             .select(_pair(pl.col("entry_id"), pl.col("source_id")).alias("pair")).get_column("pair"))
     yield Spec("entries", "title_source_id", "title-source-cited",
                pl.col("title_source_id").is_null() | member(_pair(pl.col("entry_id"), pl.col("title_source_id")), cited),
                lambda v: f"title_source_id {quote(v)} is not one of the entry's cited sources",
@@ -373,7 +376,9 @@ def title_translations_are_cited(ctx: Context):
 def other_names_differ_from_the_title(ctx: Context):
     if not _readable(ctx, "entries", "entry_names"):
         return
-    titles = ctx.data("entries").select(_pair(pl.col("entry_id"), pl.col("title").str.to_lowercase()).alias("t")).get_column("t")
+    named = ctx.values("entry_names", "entry_id").unique()
+    titles = (ctx.data("entries").filter(member(pl.col("entry_id"), named))  # the titles of the entries that have other names
+              .select(_pair(pl.col("entry_id"), pl.col("title").str.to_lowercase()).alias("t")).get_column("t"))
     yield Spec("entry_names", "name", "other-name", ~member(_pair(pl.col("entry_id"), pl.col("name").str.to_lowercase()), titles).fill_null(False),
                lambda v: f"name {quote(v)} repeats the entry's title", "list only names other than the title; remove this row")
 

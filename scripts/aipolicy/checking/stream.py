@@ -98,10 +98,9 @@ class _Reader:
     def check(self, rows: pl.DataFrame) -> None:
         table = self.table
         key = table.primary_key
-        if key:
-            if first_out_of_order(rows, key) is not None:
-                raise _Unordered
-            if self.last is not None and first_out_of_order(pl.concat([self.last, rows.head(1).select(key)]), key) is not None:
+        if key:  # in key order, from the last row of the block before
+            keys = rows.select(key) if self.last is None else pl.concat([self.last, rows.select(key)])
+            if first_out_of_order(keys, key) is not None:
                 raise _Unordered
             self.last = rows.tail(1).select(key)
         specs = self.specs(rows)
@@ -142,9 +141,10 @@ class _Reader:
     def repeated(self, spec: engine.Spec, hashes: pl.Series) -> list[Problem]:
         """The rows that repeat an earlier row's values: among the rows whose hash is not
         unique (usually none), read again, the values themselves are compared."""
-        suspects = (hashes.is_duplicated() & hashes.is_not_null()).arg_true()
-        if not len(suspects):
+        present = hashes.drop_nulls().sort()
+        if not len(present) or not (present.head(-1) == present.slice(1)).any():  # no hash twice: no repeat (the usual case)
             return []
+        suspects = (hashes.is_duplicated() & hashes.is_not_null()).arg_true()
         columns = list(dict.fromkeys([*spec.distinct, spec.column]))
         whole = reading._empty_as_null(pl.read_csv(self.package.root / self.table.path, columns=columns, infer_schema=False, quote_char='"', null_values=None))
         rows = whole.with_row_index("_row").select(pl.all().gather(suspects))
