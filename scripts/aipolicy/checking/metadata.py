@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from ..reading.package import DESCRIPTOR, Package, read_package
@@ -31,8 +32,6 @@ def cache_dir(kind: str = "metadata") -> Path:
 
 def fingerprint(root: Path) -> str:
     """Everything the metadata checks read or run: the files, their code, the library versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -41,11 +40,9 @@ def fingerprint(root: Path) -> str:
     here = Path(__file__).resolve().parent
     for code in (here / "metadata.py", here.parent / "versioning" / "releasefiles.py"):
         add(code.name, code.read_bytes())
+    installed = _installed()
     for name in LIBRARIES:
-        try:
-            add(name, version(name).encode())
-        except PackageNotFoundError:
-            add(name, b"")
+        add(name, installed.get(_normal(name), "").encode())
     try:  # the schema files the descriptor names (wherever they are), and those in schemas/
         named = [r["schema"] for r in json.loads((root / DESCRIPTOR).read_bytes()).get("resources", []) if isinstance(r.get("schema"), str)]
     except (OSError, ValueError, TypeError, AttributeError):
@@ -55,6 +52,26 @@ def fingerprint(root: Path) -> str:
         path = root / rel
         add(rel, path.read_bytes() if path.is_file() else b"\0missing")
     return digest.hexdigest()
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def _installed() -> dict[str, str]:
+    """The installed distributions on the import path, each with the name of its metadata
+    folder, which carries its version (`frictionless-5.18.1.dist-info`): what
+    `importlib.metadata.version` reads, found without importing it (0.02 s at each start)."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for item in names:
+            if item.endswith((".dist-info", ".egg-info")):
+                found.setdefault(_normal(item.rsplit(".", 1)[0].split("-")[0]), item)
+    return found
 
 
 def keep(kind: str, name: str, text: str) -> None:

@@ -79,23 +79,24 @@ class _Reader:
         return engine.schema_specs(view, True) + [spec for rule in rules.RULES for spec in rule(ctx)]
 
     def add(self, block: pl.DataFrame) -> None:
+        rows = block if self.waiting is None else pl.concat([self.waiting, block])
+        self.waiting = None
+        specs = self.specs(rows)  # they hold for any of these rows as well
         if not self.started:  # the first block: which checks need groups
             self.started = True
-            groups = {spec.group for spec in self.specs(block.head(1)) if spec.group}
+            groups = {spec.group for spec in specs if spec.group}
             if groups and groups != {self.table.primary_key[0] if self.table.primary_key else None}:
                 raise _Unordered  # grouped by other than the key's first column: only the whole table keeps groups together
             self.group = groups.pop() if groups else None
-        rows = block if self.waiting is None else pl.concat([self.waiting, block])
-        self.waiting = None
         if self.group is not None:
             values = rows.get_column(self.group)
             other = values.ne_missing(values[-1]).arg_true()
             cut = int(other[-1]) + 1 if len(other) else 0
             rows, self.waiting = rows.head(cut), rows.slice(cut)
         if len(rows):
-            self.check(rows)
+            self.check(rows, specs)
 
-    def check(self, rows: pl.DataFrame) -> None:
+    def check(self, rows: pl.DataFrame, specs: list[engine.Spec]) -> None:
         table = self.table
         key = table.primary_key
         if key:  # in key order, from the last row of the block before
@@ -103,7 +104,6 @@ class _Reader:
             if first_out_of_order(keys, key) is not None:
                 raise _Unordered
             self.last = rows.tail(1).select(key)
-        specs = self.specs(rows)
         local = [s for s in specs if not s.distinct]
         if not self.distinct:
             self.distinct = [s for s in specs if s.distinct]
@@ -124,7 +124,7 @@ class _Reader:
     def finish(self) -> list[Problem]:
         table = self.table
         if self.waiting is not None and len(self.waiting):
-            self.check(self.waiting)
+            self.check(self.waiting, self.specs(self.waiting))
         problems = self.problems
         if self.offset == 0 and not table.schema.get("x-may-be-empty", False):
             problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
