@@ -6,11 +6,14 @@
 3. pandera runs the checks generated from the schemas and the rules of `rules.py` on whole
    columns (Polars);
 4. each table must be in the canonical form that `aipolicy fmt` writes;
-5. foreign keys and the rules that read several tables run last, on the key columns;
-6. the IDs of the latest release (Git tag) must still be there, or be retired.
+5. foreign keys and the rules that read several tables run on the key columns;
+6. the IDs of the latest registered release (read from its commit) must still be there, or be retired.
 
-Tables are read and checked one at a time; once a table's own checks are done, only its key
-columns are kept for step 5, so memory holds one whole table at a time, not the package.
+Tables are read and checked one at a time, parents first, and a block of rows at a time
+where the file allows (`stream.py`: then the foreign keys to the tables already read are
+checked block by block). Once a table's own checks are done, only the columns that the
+checks across tables read are kept, so memory holds one block (or one whole table that must
+be read whole) and those columns, never the package.
 """
 from __future__ import annotations
 
