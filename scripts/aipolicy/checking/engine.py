@@ -79,7 +79,8 @@ class Context:
             if data is None or column not in data.columns:
                 self._values[key] = pl.Series(column, [], dtype=pl.String)
             else:
-                self._values[key] = data.get_column(column).drop_nulls()
+                values = data.get_column(column)
+                self._values[key] = values.drop_nulls() if values.null_count() else values  # no copy of a column without gaps
         return self._values[key]
 
 
@@ -93,7 +94,7 @@ def among(column: str, known: pl.Series) -> dict:
     `known` is sorted (the keys of a table in key order), with only the known values between
     the least and the greatest value of the rows at hand: a block of rows in key order meets
     a block of keys, not all of them."""
-    known = known.drop_nulls()
+    known = known.drop_nulls() if known.null_count() else known
     ranged = known.is_sorted()
     n = next(_helpers)  # helper columns of their own: a table may run several of these checks at once
     row, verdict = f"_row_{n}", f"_known_{n}"
