@@ -106,11 +106,12 @@ def dates_are_not_in_the_future(ctx: Context):
 @rule
 def dates_agree_with_their_precision(ctx: Context):
     for name, column, precision in _date_pairs(ctx):
-        values = typed_expr(column, ctx.package.tables[name].fields[column])
-        prec = pl.col(precision)
-        bad_month = (prec == "month") & (values.dt.day() != 1)
-        bad_year = (prec == "year") & ((values.dt.day() != 1) | (values.dt.month() != 1))
-        yield Spec(name, column, "date-precision", ~(bad_month | bad_year), lambda v, c=column, p=precision: f"{c} {quote(v)} disagrees with its precision in {p}",
+        valid = typed_expr(column, ctx.package.tables[name].fields[column]).is_not_null()  # the type check reads it too
+        prec, text = pl.col(precision), pl.col(column)
+        # A valid date is YYYY-MM-DD: its day is 1 when it ends in -01 (and so on), read from the text.
+        bad_month = (prec == "month") & ~text.str.ends_with("-01")
+        bad_year = (prec == "year") & ~text.str.ends_with("-01-01")
+        yield Spec(name, column, "date-precision", ~((bad_month | bad_year) & valid), lambda v, c=column, p=precision: f"{c} {quote(v)} disagrees with its precision in {p}",
                    "a month-precision date is written YYYY-MM-01 and a year-precision date YYYY-01-01")
         yield Spec(name, precision, "date-precision", pl.col(column).is_not_null() == prec.is_not_null(),
                    lambda v, c=column, p=precision: f"{c} and {p} must be given together", f"fill in both {column} and {precision}, or neither")
