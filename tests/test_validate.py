@@ -464,3 +464,18 @@ def test_validation_in_one_process_keeps_and_reuses_the_metadata_verdict(pkg, mo
     assert any("CITATION.cff" in t for t in first) and calls == [1]
     assert sorted(p.text() for p in validate_module.validate(pkg.root)) == first
     assert calls == [1]  # the second verdict came from the cache
+
+
+@pytest.mark.parametrize("damage, column, rule", [
+    (lambda row: row.rsplit(",", 1)[0], 2, "missing-cell"),  # a short row
+    (lambda row: row + ",surplus", 3, "extra-cell"),
+    (lambda row: "\n" + row, None, "blank-row"),
+    (lambda row: row + ",", 3, "extra-cell"),  # one comma too many, and an empty cell
+])
+def test_a_file_without_quotes_is_proved_by_its_commas(pkg, damage, column, rule):
+    """A block without quotes is proved by counting its commas instead of writing it back:
+    a short, long or blank line is still found where it is."""
+    assert '"' not in pkg.read("data/entry_topics.csv")
+    line = 3
+    pkg.set_line("entry_topics", line, damage(pkg.lines("entry_topics")[line - 1]))
+    assert_problem(pkg, "data/entry_topics.csv", line, column, rule)
