@@ -376,13 +376,15 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
 
     if b"\r" in block:
         return None  # CR line ends, or a CR inside a cell: the strict walk reports them
+    quoted = b'"' in block
     try:  # Polars also checks that every byte is UTF-8
-        part = _empty_as_null(pl.read_csv(block, has_header=False, schema=schema, raise_if_empty=False, quote_char='"', null_values=None))
+        part = pl.read_csv(block, has_header=False, schema=schema, raise_if_empty=False, quote_char='"', null_values=None)
+        part = _empty_as_null(part) if quoted else part  # without quotes, no cell is an empty string
     except Exception:  # the fast parser gave up; the strict walk says why
         return None
     if block.count(b"\n") != len(part):
         return None  # a line break inside a cell, or a line without its line end
-    if b'"' not in block:
+    if not quoted:
         # Without a quote, a line is its cells joined by commas, and so is its minimal-quoting
         # serialisation (only a comma, quote or line break is quoted): the rows are proved when
         # every line holds one comma fewer than the header has cells. Polars refuses a line with
