@@ -87,7 +87,8 @@ def every_source_is_cited(ctx: Context):
         return
     citing = [(t.name, ref.fields[0]) for t in ctx.package.tables.values() for ref in t.references  # from the schemas' foreign keys
               if ref.resource == "sources" and len(ref.fields) == 1]
-    cited = pl.concat([ctx.values(t, c).unique().rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])])
+    # Sorted, so that each slice of sources is checked against its own range of citations.
+    cited = pl.concat([ctx.values(t, c).unique().rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])]).sort()
     yield Spec("sources", "source_id", "source-cited", message=lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                hint="cite it in data/entry_sources.csv, or remove it", **among("source_id", cited))
 
