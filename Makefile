@@ -36,8 +36,10 @@ docs: $(STAMP) $(NODE_STAMP)
 fmt: $(STAMP)
 	$(BIN)/aipolicy fmt
 
-# The tests run in parallel, one worker per core (pytest-xdist); PYTEST_ARGS= runs them in one process.
-PYTEST_ARGS ?= -n auto
+# The tests run in parallel, one worker per core (pytest-xdist), the longest first, and a
+# worker that runs out of tests takes some from the other (worksteal); PYTEST_ARGS= runs
+# them in one process.
+PYTEST_ARGS ?= -n auto --dist worksteal
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
