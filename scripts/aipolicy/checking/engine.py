@@ -89,26 +89,26 @@ _helpers = itertools.count()
 
 def among(column: str, known: pl.Series) -> dict:
     """`ok`, `derive` and `reads` of a Spec that holds where `column` is one of `known` (or
-    missing). For sets of keys with millions of values: the rows whose value is not known
-    come from an anti-join (hash join, in parallel), which is faster than `is_in`; when
+    missing). For sets of keys with millions of values: the values that are not known come
+    from an anti-join (hash join, in parallel), which is faster than `is_in`, and only when
+    there are some are the rows that hold them looked for; when
     `known` is sorted (the keys of a table in key order), with only the known values between
     the least and the greatest value of the rows at hand: a block of rows in key order meets
     a block of keys, not all of them."""
     known = known.drop_nulls() if known.null_count() else known
     ranged = known.is_sorted()
-    n = next(_helpers)  # helper columns of their own: a table may run several of these checks at once
-    row, verdict = f"_row_{n}", f"_known_{n}"
+    verdict = f"_known_{next(_helpers)}"  # a helper column of its own: a table may run several of these checks at once
 
     def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
-        frame = frame.with_row_index(row)
-        present = frame.select(row, column).filter(pl.col(column).is_not_null()).collect()
+        present = frame.select(column).filter(pl.col(column).is_not_null()).collect().get_column(column)
         if not len(present):
             return frame.with_columns(pl.lit(True).alias(verdict))
-        values = present.get_column(column)
-        start, end = (known.search_sorted(values.min(), side="left"), known.search_sorted(values.max(), side="right")) if ranged else (0, len(known))
+        start, end = (known.search_sorted(present.min(), side="left"), known.search_sorted(present.max(), side="right")) if ranged else (0, len(known))
         target = known.slice(start, end - start).rename(column).to_frame()
-        unknown = present.join(target, on=column, how="anti").get_column(row)
-        return frame.with_columns((~pl.col(row).is_in(unknown.implode())).alias(verdict))
+        unknown = present.to_frame().join(target, on=column, how="anti").get_column(column).unique()
+        if not len(unknown):  # the usual case: every value is known
+            return frame.with_columns(pl.lit(True).alias(verdict))
+        return frame.with_columns((~pl.col(column).is_in(unknown.implode())).alias(verdict))
 
     derive.first = True  # it reads the rows as they are, not what other checks derive: see `verdicts`
     return {"ok": pl.col(verdict), "derive": derive, "reads": (column,)}
