@@ -268,7 +268,8 @@ def _validate_bench(scales: list[int], work: Path, frictionless_limit: int) -> l
                "aipolicy_valid": ours["exit"] == 0, "aipolicy_rows_per_s": round(total_rows / ours["seconds"]) if ours["seconds"] else None,
                "duckdb_floor_s": floor["seconds"], "duckdb_floor_mb": floor["peak_mb"], "duckdb_floor_ok": floor["exit"] == 0,
                "x_floor_s": round(ours["seconds"] / floor["seconds"], 2) if floor["seconds"] else None,
-               "x_floor_mb": round(ours["peak_mb"] / floor["peak_mb"], 2) if floor["peak_mb"] else None}
+               "x_floor_mb": round(ours["peak_mb"] / floor["peak_mb"], 2) if floor["peak_mb"] else None,
+               "aipolicy_runs_s": ours.get("runs_s"), "duckdb_floor_runs_s": floor.get("runs_s")}  # min, median, max of three
         if theirs:
             row.update(frictionless_s=theirs["seconds"], frictionless_mb=theirs["peak_mb"], frictionless_valid=_frictionless_valid(theirs),
                        ratio=round(theirs["seconds"] / ours["seconds"], 1))
