@@ -7,7 +7,8 @@ with the physical line of every row, which is what lets every later check point 
 `file:line:column`.
 
 Polars parses the file; the parse is then proved faithful by writing the rows back with
-minimal quoting and comparing the bytes with the file. Only a file that differs (stray or
+minimal quoting and comparing the bytes with the file (or, for a block without quotes, by
+counting its commas: see `_parse_block`). Only a file that differs (stray or
 unbalanced quotes, rows with too many or too few cells, blank lines, line breaks inside
 cells, CR line ends, bytes that are not UTF-8, needless quoting) is walked again with
 Python's `csv` module in strict mode, row by row, to say what is wrong where; no row is
