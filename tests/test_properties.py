@@ -249,6 +249,36 @@ def test_load_and_diff_return_tables_or_a_clear_error(tmp_path_factory, mutation
     assert "Traceback" not in output and "internal error" not in output, output
 
 
+@settings(SETTINGS, max_examples=max(5, SETTINGS.max_examples // 3))
+@given(mutation=package_mutation())
+def test_reading_in_blocks_finds_what_reading_whole_tables_finds(tmp_path_factory, mutation):
+    """Whatever the damage, the validator reading tables in blocks of 512 bytes (falling back
+    to the whole table where a file cannot be read so) reports exactly the problems found
+    with every table read whole first, as a build does."""
+    from aipolicy.checking.validate import validate, validate_package
+    from aipolicy.reading import package as reading
+
+    root = _mutated_package(tmp_path_factory, mutation)
+
+    def whole():
+        return validate_package(reading.read_package(root, strict=True))
+
+    def in_blocks():
+        saved, reading.BLOCK = reading.BLOCK, 512
+        try:
+            return validate(root)
+        finally:
+            reading.BLOCK = saved
+
+    found = []
+    for check in (whole, in_blocks):
+        try:
+            found.append(sorted(p.text() for p in check()))
+        except PackageError as exc:
+            found.append(["refused: " + str(exc)])
+    assert found[0] == found[1]
+
+
 _ZIP: list[Path] = []
 
 
