@@ -97,6 +97,72 @@ def pkg(tmp_path) -> Pkg:
     return make_package(tmp_path / "pkg")
 
 
+@pytest.fixture(scope="session")
+def built_package(tmp_path_factory):
+    """The fixture package and its release artifacts, built once per test process; read only."""
+    from aipolicy.outputs.build import build
+
+    pkg = make_package(tmp_path_factory.mktemp("built") / "pkg")
+    return pkg, build(pkg.root)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The documentation site of the fixture package, with hostile text in one summary, built
+    once per test process; read only."""
+    from aipolicy.outputs.site import build_site
+    from test_docs import HOSTILE, docs_package
+
+    pkg = docs_package(tmp_path_factory.mktemp("docs") / "pkg")
+    pkg.set_cell("entries", pkg.find_line("entries", "cn-2017-new-generation"), "summary", "A plan. " + HOSTILE)
+    count, folder = build_site(pkg.root)
+    return pkg, folder, count
+
+
+@pytest.fixture(scope="session")
+def _released_template(tmp_path_factory):
+    """`repo` with release 1.0.0 made by `first_release`, once per test process."""
+    from test_release import IDENTITY, first_release, new_repo
+
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in IDENTITY.items():
+            env.setenv(name, value)
+        pkg = new_repo(tmp_path_factory.mktemp("released") / "repo")
+        first_release(pkg)
+    return pkg.root
+
+
+@pytest.fixture
+def released(_released_template, tmp_path, monkeypatch):
+    """A copy of a repository in which release 1.0.0 has just been made, as `first_release`
+    leaves it (its commit, tag, registry and dist/): the same state, without building it again."""
+    from test_release import IDENTITY
+
+    for name, value in IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    shutil.copytree(_released_template, tmp_path / "repo", symlinks=True)
+    return Pkg(tmp_path / "repo")
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 in a thread, for the tests that download or check links.
+    It looks for a shutdown request every 20 ms (the standard library's default is 0.5 s,
+    which every test that stops a server would wait)."""
+
+    def __init__(self, handler):
+        import http.server
+        import threading
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the command's own entry point, `aipolicy.cli.main`, in this process: the same
     parser, dispatch and error handling as `aipolicy ARGS`, with its stdout, stderr and exit

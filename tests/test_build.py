@@ -40,7 +40,7 @@ def add_hostile_source(pkg: Pkg) -> None:
     assert not problems
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory):
     pkg = make_package(tmp_path_factory.mktemp("b") / "pkg")
     add_hostile_source(pkg)

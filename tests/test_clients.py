@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from aipolicy.outputs.build import build
-from conftest import make_package
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -31,10 +29,9 @@ def need(ok: bool, why: str) -> None:
         pytest.skip(f"{why} (.ci/run installs it)")
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    pkg = make_package(tmp_path_factory.mktemp("clients") / "pkg")
-    dist = build(pkg.root)
+@pytest.fixture(scope="session")
+def release(tmp_path_factory, built_package):
+    pkg, dist = built_package
     name = next(dist.glob("*.zip")).stem
     unpacked = tmp_path_factory.mktemp("unzipped")
     with zipfile.ZipFile(dist / f"{name}.zip") as archive:

@@ -8,12 +8,11 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from aipolicy.outputs.site import build_site
-from conftest import ROOT, make_package, tools_ready
+from conftest import ROOT, LocalServer, make_package, tools_ready
 
 HOSTILE = '<script>alert("x")</script> **not bold** [not a link](http://evil.example) <img src=x onerror=alert(1)>'
 GENERATED = {"entries", "jurisdictions", "topics", "organizations", "timeline", "img"}
@@ -26,15 +25,6 @@ def docs_package(dest):
     shutil.copy(ROOT / "CONTRIBUTING.md", pkg.root / "CONTRIBUTING.md")
     shutil.copytree(ROOT / "docs", pkg.root / "docs", ignore=lambda d, names: [n for n in names if n in GENERATED or n in {"dictionary.md", "downloads.md", "statistics.md"}])
     return pkg
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    pkg = docs_package(tmp_path_factory.mktemp("docs") / "pkg")
-    line = pkg.find_line("entries", "cn-2017-new-generation")
-    pkg.set_cell("entries", line, "summary", "A plan. " + HOSTILE)
-    count, site = build_site(pkg.root)
-    return pkg, site, count
 
 
 def test_every_entry_jurisdiction_topic_and_organization_has_a_page(site):
@@ -90,16 +80,9 @@ def test_pages_are_small_and_load_nothing_from_other_hosts(site):
         assert not loads.search(text), (page, loads.search(text).group(0))
 
 
-class _Server:
+class _Server(LocalServer):
     def __init__(self, folder):
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(functools.partial(_QuietHandler, directory=str(folder)))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -123,12 +106,10 @@ def test_the_site_in_a_real_browser(site):
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server.url) and not r.url.startswith("data:") else None)
-            for path in ["/", "/entries/cn-2017-new-generation-ai-development-plan/", "/dictionary/"]:
+            for path in ["/entries/cn-2017-new-generation-ai-development-plan/", "/dictionary/", "/"]:  # the search runs on the last
                 response = page.goto(server.url + path)
                 assert response.status == 200, path
                 page.wait_for_load_state("networkidle")
-            page.goto(server.url + "/")
-            page.wait_for_load_state("networkidle")
             page.click(".md-search__input", timeout=10_000)
             page.keyboard.type("Mentougou", delay=30)  # as a person types: the search listens to key events
             result = page.wait_for_selector('.md-search-result__item a[href*="entries/cn-bj-2018-mentougou-ai-park"]', state="attached", timeout=20_000)
@@ -145,7 +126,7 @@ def _snippets(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def snippet_dir(tmp_path_factory):
     """A released package as a user has it: the data package, the built artifacts and the R loader."""
     from aipolicy.outputs.build import build

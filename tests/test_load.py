@@ -6,7 +6,6 @@ import http.server
 import json
 import subprocess
 import sys
-import threading
 
 import pandas as pd
 import pytest
@@ -16,7 +15,7 @@ from aipolicy.reading import fieldtypes
 from aipolicy.outputs import loader as load_module
 from aipolicy.outputs.build import build
 from aipolicy.reading.package import PackageError
-from conftest import ROOT, make_package
+from conftest import ROOT, LocalServer, make_package
 
 VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
 
@@ -60,7 +59,7 @@ def test_load_with_no_arguments_reads_the_package_it_sits_in():
     assert len(tables["entries"]) == len(pd.read_csv(ROOT / "data/entries.csv"))
 
 
-class Server:
+class Server(LocalServer):
     """A real HTTP server on 127.0.0.1 serving a folder, counting the requests it answers."""
 
     def __init__(self, folder):
@@ -75,14 +74,7 @@ class Server:
                 outer.requests += 1
                 super().do_GET()
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(functools.partial(Handler, directory=str(folder)))
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import http.server
 import json
 import socket
-import threading
 import time
 
 import pytest
 
 from aipolicy.outputs import money
 from aipolicy.checking.validate import validate
-from conftest import make_package, run_cli
+from conftest import LocalServer, make_package, run_cli
 
 
 def test_a_figure_is_converted_at_the_ecb_rate_of_its_date():
@@ -111,11 +110,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    local = LocalServer(Handler)
+    yield local.url
+    local.close()
 
 
 def _refused_port() -> int:
@@ -133,14 +130,14 @@ def test_check_links_reports_each_kind_of_failure_and_never_edits_the_data(pkg, 
         pkg.set_cell("sources", i, "url", url)
     before = {p.name: p.read_bytes() for p in (pkg.root / "data").glob("*.csv")}
     report = tmp_path / "links.json"
-    result = run_cli("check-links", str(pkg.root), "--timeout", "0.5", "--retries", "1", "--json", str(report))
+    result = run_cli("check-links", str(pkg.root), "--timeout", "0.2", "--retries", "1", "--json", str(report))
     assert result.returncode == 1
     found = {r["url"]: r for r in json.loads(report.read_text())["results"]}
     assert found[server + "/ok"]["ok"] and found[server + "/ok"]["status"] == 200
     assert found[server + "/moved"]["ok"] and found[server + "/moved"]["final_url"] == server + "/ok"
     assert found[server + "/missing"]["status"] == 404 and not found[server + "/missing"]["ok"]
     assert found[server + "/broken"]["status"] == 500 and not found[server + "/broken"]["ok"]
-    assert found[server + "/slow"]["status"] is None and found[server + "/slow"]["error"] == "timed out after 0.5 s"
+    assert found[server + "/slow"]["status"] is None and found[server + "/slow"]["error"] == "timed out after 0.2 s"
     assert found[server + "/no-head"]["ok"]  # asked again with GET
     assert found[refused]["status"] is None and "refused" in found[refused]["error"].lower()
     assert f"HTTP 404: {server}/missing (cited by sources:" in result.stdout

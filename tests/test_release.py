@@ -20,17 +20,22 @@ def git(root, *args):
                    env={**IDENTITY, "PATH": "/usr/bin:/bin", "HOME": str(root)})
 
 
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    for name, value in IDENTITY.items():  # `release` makes the release commit itself
-        monkeypatch.setenv(name, value)
-    pkg = make_package(tmp_path / "repo")
+def new_repo(dest):
+    """The fixture package in a new Git repository, at a version before every release made here."""
+    pkg = make_package(dest)
     set_version(pkg.root, "0.1.0", "2026-01-01", "Start of the test history.")  # a version before every release made here
     (pkg.root / ".gitignore").write_text("dist/\n")
     git(pkg.root, "init", "-q", "-b", "main")
     git(pkg.root, "add", "-A")
     git(pkg.root, "commit", "-qm", "start")
     return pkg
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    for name, value in IDENTITY.items():  # `release` makes the release commit itself
+        monkeypatch.setenv(name, value)
+    return new_repo(tmp_path / "repo")
 
 
 def commit(pkg, message="change"):
@@ -95,8 +100,8 @@ def test_release_refuses_bad_versions(repo, version, reason):
         release(repo.root, version)
 
 
-def test_release_refuses_a_bump_that_does_not_match_the_diff(repo):
-    first_release(repo)
+def test_release_refuses_a_bump_that_does_not_match_the_diff(released):
+    repo = released
     line = repo.find_line("topics", "industrial-policy")
     repo.set_cell("topics", line, "label", "Industry policy")
     commit(repo)
@@ -107,8 +112,8 @@ def test_release_refuses_a_bump_that_does_not_match_the_diff(repo):
     release(repo.root, "1.1.0")
 
 
-def test_patch_release_only_when_every_csv_is_unchanged(repo):
-    first_release(repo)
+def test_patch_release_only_when_every_csv_is_unchanged(released):
+    repo = released
     repo.write("README.md", repo.read("README.md") + "\nMore documentation.\n")
     commit(repo)
     with pytest.raises(ReleaseRefused, match="need a patch"):

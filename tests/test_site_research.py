@@ -9,15 +9,15 @@ import pytest
 
 from aipolicy.reading.package import read_package
 from aipolicy.outputs.site import Site
-from test_docs import IN_CI, _Server, site  # noqa: F401  (the built site fixture)
-from test_release import commit, first_release, repo  # noqa: F401  (the fixture)
+from test_docs import IN_CI, _Server
+from test_release import commit
 
 PLAN = "cn-2017-new-generation-ai-development-plan"
 
 
 @pytest.fixture
-def released_then_changed(repo):  # noqa: F811
-    first_release(repo)
+def released_then_changed(released):
+    repo = released
     repo.set_cell("entries", repo.find_line("entries", PLAN), "status", "superseded")
     commit(repo)
     return Site(read_package(repo.root, strict=False))

@@ -120,36 +120,26 @@ from conftest import run_cli, tools_ready  # noqa: E402
 IN_CI = bool(__import__("os").environ.get("CI"))
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from aipolicy.outputs.build import build
-    from conftest import make_package
-
-    pkg = make_package(tmp_path_factory.mktemp("titles") / "pkg")
-    dist = build(pkg.root)
-    return pkg, dist
-
-
-def test_the_full_text_index_finds_an_entry_by_a_name_not_in_its_title(built):
-    pkg, dist = built
+def test_the_full_text_index_finds_an_entry_by_a_name_not_in_its_title(built_package):
+    pkg, dist = built_package
     con = sqlite3.connect(next(dist.glob("*.sqlite")))
     assert con.execute("SELECT entry_id FROM entries_fts WHERE entries_fts MATCH 'AIDP'").fetchall() == [(PLAN,)]
     assert con.execute("SELECT entry_id FROM entries_fts WHERE entries_fts MATCH '人工智能发展'").fetchall() == [(PLAN,)]
     assert "AIDP" not in con.execute("SELECT title FROM entries WHERE entry_id = ?", (PLAN,)).fetchone()[0]
 
 
-def test_regions_come_from_m49_and_foreign_keys_are_indexed(built):
-    _, dist = built
+def test_regions_come_from_m49_and_foreign_keys_are_indexed(built_package):
+    _, dist = built_package
     con = sqlite3.connect(next(dist.glob("*.sqlite")))
     assert con.execute("SELECT region, subregion FROM jurisdiction_regions WHERE jurisdiction_id = 'CN-BJ'").fetchone() == ("Asia", "Eastern Asia")
     indexed = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'")}
     assert "idx_entries_title_source_id" in indexed and "idx_entry_sources_source_id" in indexed
 
 
-def test_the_flat_csv_carries_provenance_names_identifiers_and_region(built):
+def test_the_flat_csv_carries_provenance_names_identifiers_and_region(built_package):
     import csv
 
-    _, dist = built
+    _, dist = built_package
     rows = {r["entry_id"]: r for r in csv.DictReader(next(dist.glob("*.entries-flat.csv")).read_text(encoding="utf-8").splitlines())}
     plan = rows[PLAN]
     assert plan["title_provenance"] == "own-translation" and plan["other_names"] == "AIDP; 新一代规划"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
-from test_release import commit, first_release, git, repo  # noqa: F401  (the fixture)
+from test_release import commit
 
 REGISTRY = json.loads((ROOT / "releases.json").read_text(encoding="utf-8"))
 LATEST = max(REGISTRY, key=lambda v: tuple(int(x) for x in v.split(".")))
@@ -24,8 +24,10 @@ def clone(src: Path, dest: Path, *flags: str) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tagless(tmp_path_factory):
+    """A clone of the repository without its tags, once per test process; a test that
+    changes a file in it puts it back."""
     dest = clone(ROOT, tmp_path_factory.mktemp("clone") / "atlas")
     assert subprocess.run(["git", "-C", str(dest), "tag"], capture_output=True, text=True).stdout == ""
     return dest
@@ -73,8 +75,8 @@ def test_validate_checks_released_ids_without_tags(tagless):
         topics.write_text(original, encoding="utf-8")
 
 
-def test_a_dry_run_release_checks_against_the_latest_registered_release(repo, tmp_path):  # noqa: F811
-    first_release(repo)
+def test_a_dry_run_release_checks_against_the_latest_registered_release(released, tmp_path):
+    repo = released
     repo.set_cell("topics", repo.find_line("topics", "industrial-policy"), "label", "Industry policy")
     commit(repo)
     tagless = clone(repo.root, tmp_path / "tagless")
@@ -107,8 +109,8 @@ def test_a_shallow_clone_gets_a_clear_error(tmp_path):
     assert result.returncode == 2 and "this clone is shallow; run `git fetch --unshallow`" in result.stderr
 
 
-def test_an_unreleased_tree_is_labelled(repo):
-    first_release(repo)
+def test_an_unreleased_tree_is_labelled(released):
+    repo = released
     repo.append("topics", "zz-new,New topic,A topic added after the release.,")
     commit(repo)
     result = run_cli("cite", str(repo.root), "--format", "text")
@@ -117,8 +119,8 @@ def test_an_unreleased_tree_is_labelled(repo):
     assert "(Version 1.0.0)" in result.stdout and result.stderr == ""
 
 
-def test_an_entry_added_after_the_latest_release_cannot_be_cited_at_it(repo):
-    first_release(repo)
+def test_an_entry_added_after_the_latest_release_cannot_be_cited_at_it(released):
+    repo = released
     source = repo.lines("entry_sources")[1].split(",")[1]
     repo.append("entries", "zz-2024-later-entry,A later entry,,official,,en,plan,CN,2024-01-01,year,published,,Added after 1.0.0.,")
     repo.append("entry_sources", f"zz-2024-later-entry,{source},")
@@ -130,8 +132,8 @@ def test_an_entry_added_after_the_latest_release_cannot_be_cited_at_it(repo):
     assert run_cli("cite", str(repo.root), "--entry", "zz-2024-later-entry").returncode == 0
 
 
-def test_release_records_the_release_commit(repo):
-    first_release(repo)
+def test_release_records_the_release_commit(released):
+    repo = released
     registry = json.loads(repo.read("releases.json"))
     subject = subprocess.run(["git", "-C", str(repo.root), "log", "-1", "--format=%s", registry["1.0.0"]["commit"]], capture_output=True, text=True)
     assert subject.stdout.strip() == "Release 1.0.0"

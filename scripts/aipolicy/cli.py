@@ -179,7 +179,10 @@ def cmd_docs(args) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand. Given the `command` about to run, the options of the
+    others that need an import of their own (`new`) are left out, so that a command such as
+    the merge driver, which Git starts once per file, does not import them."""
     parser = argparse.ArgumentParser(prog="aipolicy", description="Validate, format, release, cite and load the AI Policy Atlas.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -225,10 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("new", help="add an entry, organization, source or figure, with prompts for what is missing")
-    from . import new as new_module
+    if command in (None, "new") or command.startswith("-"):
+        from . import new as new_module
 
-    new_module.add_arguments(p)
-    p.set_defaults(func=lambda args: new_module.main(args))
+        new_module.add_arguments(p)
+        p.set_defaults(func=lambda args: new_module.main(args))
 
     p = sub.add_parser("check-links", help="check that every cited address answers; write a report (never changes the data)")
     p.add_argument("path", nargs="?", default=None)
@@ -254,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
