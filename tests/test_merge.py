@@ -173,3 +173,13 @@ def test_no_row_is_lost_or_duplicated(base_pairs, ours_script, theirs_script):
             for c in HEADER:
                 expected = o[c] if o and (t is None or o[c] == t[c] or (b and t[c] == b[c])) else t[c]
                 assert row[c] == expected
+
+
+def test_the_merge_driver_does_not_import_what_only_new_needs():
+    """Git starts the driver once per conflicting table: the parser leaves `new` out unless it runs."""
+    code = ("import sys; from aipolicy.cli import build_parser; "
+            "args = build_parser('merge-table').parse_args(['merge-table', 'o', 'a', 'b', 'data/topics.csv']); "
+            "assert 'aipolicy.new' not in sys.modules, 'imported'; "
+            "build_parser('new').parse_args(['new', '--help'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: aipolicy new" in result.stdout, result.stderr
