@@ -122,11 +122,10 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _released_template(tmp_path_factory):
     """`repo` with release 1.0.0 made by `first_release`, once per test process."""
-    from test_release import IDENTITY, first_release, new_repo
+    from test_release import first_release, new_repo, use_identity
 
     with pytest.MonkeyPatch.context() as env:
-        for name, value in IDENTITY.items():
-            env.setenv(name, value)
+        use_identity(env)
         pkg = new_repo(tmp_path_factory.mktemp("released") / "repo")
         first_release(pkg)
     return pkg.root
@@ -136,10 +135,9 @@ def _released_template(tmp_path_factory):
 def released(_released_template, tmp_path, monkeypatch):
     """A copy of a repository in which release 1.0.0 has just been made, as `first_release`
     leaves it (its commit, tag, registry and dist/): the same state, without building it again."""
-    from test_release import IDENTITY
+    from test_release import use_identity
 
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
+    use_identity(monkeypatch)
     shutil.copytree(_released_template, tmp_path / "repo", symlinks=True)
     return Pkg(tmp_path / "repo")
 

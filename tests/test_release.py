@@ -20,6 +20,12 @@ def git(root, *args):
                    env={**IDENTITY, "PATH": "/usr/bin:/bin", "HOME": str(root)})
 
 
+def use_identity(env) -> None:
+    """Set the Git identity on `env` (a MonkeyPatch): `release` makes the release commit itself."""
+    for name, value in IDENTITY.items():
+        env.setenv(name, value)
+
+
 def new_repo(dest):
     """The fixture package in a new Git repository, at a version before every release made here."""
     pkg = make_package(dest)
@@ -33,8 +39,7 @@ def new_repo(dest):
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
-    for name, value in IDENTITY.items():  # `release` makes the release commit itself
-        monkeypatch.setenv(name, value)
+    use_identity(monkeypatch)
     return new_repo(tmp_path / "repo")
 
 
