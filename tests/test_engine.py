@@ -228,13 +228,18 @@ def whole_table_problems(root) -> list[dict]:
     return as_dicts(validate_package(package.read_package(root, strict=True)))
 
 
-@pytest.mark.parametrize("block", [1 << 24, 300, 37])
-def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatch, block):
+@pytest.mark.parametrize("block, few_keys", [(1 << 24, None), (300, 0), (37, None), (37, 0)])
+def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatch, block, few_keys):
     """Checked a block at a time (foreign keys, repeated values and lifecycles across blocks
-    included), a package gives the problems of the same package checked whole."""
+    included), a package gives the problems of the same package checked whole. Foreign keys
+    are looked up both ways: in the checks' own query, and (`few_keys` 0, as for a table of
+    millions of keys) by an anti-join against the keys in the block's range."""
     checks_beyond_one_row(pkg)
     whole = whole_table_problems(pkg.root)
     assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical"} <= {d["rule"] for d in whole}
+    if few_keys is not None:
+        monkeypatch.setattr(checks, "FEW_KEYS", few_keys)
+        assert whole_table_problems(pkg.root) == whole
     monkeypatch.setattr(package, "BLOCK", block)
     assert as_dicts(validate(pkg.root)) == whole
 

@@ -85,6 +85,7 @@ class Context:
 
 
 _helpers = itertools.count()
+FEW_KEYS = 1 << 14  # keys looked up with `is_in` in the checks' own query (see `among`)
 
 
 def among(column: str, known: pl.Series) -> dict:
@@ -94,8 +95,12 @@ def among(column: str, known: pl.Series) -> dict:
     there are some are the rows that hold them looked for; when
     `known` is sorted (the keys of a table in key order), with only the known values between
     the least and the greatest value of the rows at hand: a block of rows in key order meets
-    a block of keys, not all of them."""
+    a block of keys, not all of them. A small set of keys (a few thousand) is looked up in
+    the query of the other checks instead: one more expression costs less than the queries
+    of the anti-join."""
     known = known.drop_nulls() if known.null_count() else known
+    if len(known) <= FEW_KEYS:
+        return {"ok": member(pl.col(column), known), "reads": (column,)}
     ranged = known.is_sorted()
     verdict = f"_known_{next(_helpers)}"  # a helper column of its own: a table may run several of these checks at once
 
