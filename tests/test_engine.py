@@ -132,11 +132,13 @@ def test_many_failures_in_one_table_are_all_reported(pkg):
     assert sorted(p.line for p in found if p.rule == "whitespace" and p.path == "data/topics.csv") == lines
 
 
-@pytest.mark.parametrize("name", ["alpha2", "alpha3", "subdivisions", "currencies", "languages", "scripts"])
-def test_iso_code_sets_read_from_the_databases_equal_pycountry(name):
+@pytest.mark.parametrize("name", ["alpha2", "alpha3", "subdivisions", "currencies", "languages", "scripts", "alpha2to3"])
+def test_iso_code_sets_read_from_the_databases_equal_pycountry(name, tmp_path, monkeypatch):
+    """The codes read from pycountry's databases, and then from the cache, are pycountry's."""
     import pycountry
 
     expected = {
+        "alpha2to3": {c.alpha_2: c.alpha_3 for c in pycountry.countries},
         "alpha2": {c.alpha_2 for c in pycountry.countries},
         "alpha3": {c.alpha_3 for c in pycountry.countries},
         "subdivisions": {s.code for s in pycountry.subdivisions},
@@ -144,7 +146,14 @@ def test_iso_code_sets_read_from_the_databases_equal_pycountry(name):
         "languages": {getattr(l, "alpha_2", None) for l in pycountry.languages} - {None} | {l.alpha_3 for l in pycountry.languages},
         "scripts": {s.alpha_4 for s in pycountry.scripts},
     }[name]
-    assert rules._code_set(name) == expected
+    monkeypatch.setenv("AIPOLICY_CACHE", str(tmp_path))
+    for source in ("databases", "cache"):
+        rules._code_sets.cache_clear()
+        rules._code_set.cache_clear()
+        assert rules._code_set(name) == expected, source
+        assert len(list((tmp_path / "iso-codes").glob("*.json"))) == 1
+    rules._code_sets.cache_clear()
+    rules._code_set.cache_clear()
 
 
 CELLS = st.one_of(

@@ -146,27 +146,44 @@ def lifecycles_are_in_order(ctx: Context):
                derive=derive if order else None, reads=("entry_id", "event", "date", "date_precision"), group="entry_id")
 
 
+CODE_SETS = {"alpha2": ("3166-1", ["alpha_2"]), "alpha3": ("3166-1", ["alpha_3"]), "subdivisions": ("3166-2", ["code"]),
+             "currencies": ("4217", ["alpha_3"]), "languages": ("639-3", ["alpha_2", "alpha_3"]), "scripts": ("15924", ["alpha_4"])}
+
+
 @lru_cache(maxsize=None)
-def _iso(standard: str) -> list[dict]:
-    """The records of one ISO standard as pycountry ships them (its JSON databases, read
-    directly: building pycountry's objects for all 5,000 subdivisions takes 0.1 s, and the
-    package is found without importing it)."""
+def _code_sets() -> dict[str, list]:
+    """The ISO codes the rules look up, from pycountry's JSON databases (read directly:
+    building pycountry's objects for all 5,000 subdivisions takes 0.1 s, and the package is
+    found without importing it). Parsing two of the files takes 15 ms, so the codes are kept
+    in the cache under the files' sizes and times."""
+    import hashlib
     import importlib.util
     import json
     import os
 
+    from .metadata import cache_dir, keep
+
     folder = os.path.join(importlib.util.find_spec("pycountry").submodule_search_locations[0], "databases")
-    with open(os.path.join(folder, f"iso{standard}.json"), encoding="utf-8") as fh:
-        return json.load(fh)[standard]
+    paths = {standard: os.path.join(folder, f"iso{standard}.json") for standard, _ in CODE_SETS.values()}
+    stamp = hashlib.sha256(repr(sorted((p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths.values())).encode()).hexdigest()[:32]
+    try:
+        return json.loads((cache_dir("iso-codes") / f"{stamp}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    records = {}
+    for standard, path in paths.items():
+        with open(path, encoding="utf-8") as fh:
+            records[standard] = json.load(fh)[standard]
+    sets = {name: sorted({r[k] for r in records[standard] for k in keys if k in r}) for name, (standard, keys) in CODE_SETS.items()}
+    sets["alpha2to3"] = {c["alpha_2"]: c["alpha_3"] for c in records["3166-1"]}
+    keep("iso-codes", f"{stamp}.json", json.dumps(sets))
+    return sets
 
 
 @lru_cache(maxsize=None)
 def _code_set(name: str):
-    if name == "alpha2to3":
-        return {c["alpha_2"]: c["alpha_3"] for c in _iso("3166-1")}
-    standard, keys = {"alpha2": ("3166-1", ["alpha_2"]), "alpha3": ("3166-1", ["alpha_3"]), "subdivisions": ("3166-2", ["code"]),
-                      "currencies": ("4217", ["alpha_3"]), "languages": ("639-3", ["alpha_2", "alpha_3"]), "scripts": ("15924", ["alpha_4"])}[name]
-    return {record[k] for record in _iso(standard) for k in keys if k in record}
+    codes = _code_sets()[name]
+    return codes if isinstance(codes, dict) else set(codes)
 
 
 @rule
