@@ -74,6 +74,28 @@ def test_diff_lists_exactly_the_changed_rows_and_cells(repo):
     assert set(report["tables"]) == {"topics", "entry_topics"}
 
 
+def test_table_diff_by_key_with_missing_cells_and_repeated_keys():
+    """Rows are matched by their key (missing parts as empty strings; the first row of a
+    repeated key); a cell that becomes empty, or stops being empty, is a change."""
+    import polars as pl
+
+    from aipolicy.reading.package import Table
+    from aipolicy.versioning.diff import table_diff
+
+    schema = {"fields": [{"name": "a"}, {"name": "b"}, {"name": "v"}, {"name": "w"}], "primaryKey": ["a", "b"]}
+
+    def table(rows):
+        return Table("t", "data/t.csv", schema, _data=pl.DataFrame(rows, schema={c: pl.String for c in "abvw"}, orient="row"), loaded=True)
+
+    old = table([("x", None, "1", None), ("x", "y", "2", "p"), ("x", "y", "9", "q"), ("z", "1", "3", "r"), ("gone", "1", None, None)])
+    new = table([("z", "1", None, "r"), ("x", None, "1", "s"), ("x", "y", "2", "p"), ("new", "2", "4", None)])
+    found = table_diff("t", old, new)
+    assert found.added == ["new/2"] and found.removed == ["gone/1"]
+    assert found.changed == [("x/", "w", None, "s"), ("z/1", "v", "3", None)]
+    assert table_diff("t", None, new).added == ["new/2", "x/", "x/y", "z/1"]
+    assert table_diff("t", old, None).removed == ["gone/1", "x/", "x/y", "z/1"]
+
+
 def test_diff_markdown_for_a_pull_request(repo):
     line = repo.find_line("topics", "industrial-policy")
     repo.set_cell("topics", line, "label", "Industry `policy` | <b>")
