@@ -8,6 +8,7 @@ are mapped back to `file:line:column` problems.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from dataclasses import dataclass
@@ -121,8 +122,15 @@ def among(column: str, known: pl.Series) -> dict:
 
 def member(expr: pl.Expr, values) -> pl.Expr:
     """Whether each value is one of `values` (a Series or a list of strings); null stays null."""
-    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    series = values if isinstance(values, pl.Series) else _strings(tuple(values))
     return expr.is_in(series.implode())
+
+
+@functools.lru_cache(maxsize=256)
+def _strings(values: tuple[str, ...]) -> pl.Series:
+    """A Series of strings, made once for each list (an enum's values: the checks are made
+    again for every block of a table)."""
+    return pl.Series(values, dtype=pl.String)
 
 
 def schema_specs(table: Table, keys_in_order: bool = False) -> list[Spec]:

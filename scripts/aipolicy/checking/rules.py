@@ -186,12 +186,18 @@ def _code_set(name: str):
     return codes if isinstance(codes, dict) else set(codes)
 
 
+@lru_cache(maxsize=None)
+def _code_series(name: str) -> pl.Series:
+    """The codes of a set as a sorted Series, made once (the checks are made again for every block)."""
+    return _strings(_code_set(name))
+
+
 @rule
 def currency_units_are_iso_4217(ctx: Context):
     if not _readable(ctx, "figures"):
         return
     unit = pl.col("unit")
-    yield Spec("figures", "unit", "currency", ~unit.str.contains("^[A-Z]{3}$") | member(unit, _strings(_code_set("currencies"))),
+    yield Spec("figures", "unit", "currency", ~unit.str.contains("^[A-Z]{3}$") | member(unit, _code_series("currencies")),
                lambda v: f"unit {quote(v)} is not an ISO 4217 currency code", "use a code such as CNY, USD, EUR, GBP or JPY")
 
 
@@ -230,9 +236,9 @@ def jurisdiction_codes_are_iso(ctx: Context):
     if not _readable(ctx, "jurisdictions"):
         return
     jid, level, iso3 = pl.col("jurisdiction_id"), pl.col("level"), pl.col("iso3")
-    alpha2 = _strings(_code_set("alpha2"))
+    alpha2 = _code_series("alpha2")
     country = (level == "country") & ~member(jid, alpha2)
-    subdivision = (level == "subdivision") & ~member(jid, _strings(_code_set("subdivisions")))
+    subdivision = (level == "subdivision") & ~member(jid, _code_series("subdivisions"))
     other = level.is_in(["supranational", "international"]) & member(jid, alpha2)
     yield Spec("jurisdictions", "jurisdiction_id", "jurisdiction-code", ~(country | subdivision | other).fill_null(False),
                lambda v: f"jurisdiction_id {quote(v)} is not a valid ISO code for its level",
