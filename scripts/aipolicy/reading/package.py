@@ -380,7 +380,7 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
     quoted = b'"' in block
     try:  # Polars also checks that every byte is UTF-8
         part = pl.read_csv(block, has_header=False, schema=schema, raise_if_empty=False, quote_char='"', null_values=None)
-        part = _empty_as_null(part) if quoted else part  # without quotes, no cell is an empty string
+        part = _empty_as_null(part) if b'""' in block else part  # an empty string is a quoted empty cell: two quotes in a row
     except Exception:  # the fast parser gave up; the strict walk says why
         return None
     if block.count(b"\n") != len(part):
