@@ -133,10 +133,10 @@ def lifecycles_are_in_order(ctx: Context):
         # The last day a date can mean: a month-precision date may be any day of its month.
         end = (pl.when(precision == "month").then(pl.col("_start").dt.month_end())
                .when(precision == "year").then(pl.date(pl.col("_start").dt.year(), 12, 31)).otherwise(pl.col("_start")))
-        # Per entry, the earliest date of each event that must come first (an event may occur on several dates).
-        firsts = (frame.filter(event.is_in(befores)).group_by("entry_id")
-                  .agg(pl.col("_start").filter(event == before).min().alias(f"_first_{before}") for before in befores))
-        return frame.with_columns(end.alias("_end")).join(firsts, on="entry_id", how="left", maintain_order="left")
+        # Per entry, the earliest date of each event that must come first (an event may occur on
+        # several dates): a window over the entry's rows, which adds one column each, where a
+        # join back to the rows would copy all of them.
+        return frame.with_columns(end.alias("_end"), *(pl.col("_start").filter(event == before).min().over("entry_id").alias(f"_first_{before}") for before in befores))
 
     fine = pl.lit(True)
     for before, after in order:  # the later event is the one flagged
