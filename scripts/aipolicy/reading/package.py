@@ -380,11 +380,11 @@ def _parse_block(block: bytes, schema: dict) -> pl.DataFrame | None:
     quoted = b'"' in block
     try:  # Polars also checks that every byte is UTF-8
         part = pl.read_csv(block, has_header=False, schema=schema, raise_if_empty=False, quote_char='"', null_values=None)
-        part = _empty_as_null(part) if b'""' in block else part  # an empty string is a quoted empty cell: two quotes in a row
+        part = _empty_as_null(part) if quoted else part  # an empty string is a quoted empty cell
     except Exception:  # the fast parser gave up; the strict walk says why
         return None
     if block.count(b"\n") != len(part):
-        return None  # a line break inside a cell, or a line without its line end
+        return None  # a line break inside a cell (which the checks refuse), or a line without its line end
     if not quoted:
         # Without a quote, a line is its cells joined by commas, and so is its minimal-quoting
         # serialisation (only a comma, quote or line break is quoted): the rows are proved when
