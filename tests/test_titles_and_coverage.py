@@ -278,3 +278,29 @@ def test_the_coverage_page_counts_the_sources_whose_title_was_not_read(pkg):
 
     html = Site(read_package(pkg.root, strict=False)).coverage()
     assert "1 of " in html and "sources have a title that could not be read on their page: 1 carry a description" in html
+
+
+
+def english(pkg: Pkg, title: str, provenance: str = "official") -> tuple[int, int]:
+    """Make the plan an English original with `title`: its line and the title's column."""
+    line = pkg.find_line("entries", PLAN)
+    pkg.set_cell("entries", line, "language", "en")
+    pkg.set_cell("entries", line, "title_local", "")
+    pkg.set_cell("entries", line, "title_provenance", provenance)
+    return line, pkg.set_cell("entries", line, "title", title)
+
+
+@pytest.mark.parametrize("title", ["Cloud and AI Development Act (proposal)", "AI Policy (draft)", "AI Profile, preliminary draft",
+                                   "Use of AI in Government (special audit)"])
+def test_an_official_title_may_not_carry_a_qualifier_of_the_atlas(pkg, title):
+    line, column = english(pkg, title)
+    p = only(pkg, "title-provenance")
+    assert (p.path, p.line, p.column) == ("data/entries.csv", line, column)
+    assert p.message == f'official title "{title}" ends in a qualifier of the atlas\'s own, not part of the issuer\'s title'
+
+
+@pytest.mark.parametrize("provenance, title", [("composed", "AI Policy (draft)"), ("official", "AI Policy (Draft)"),
+                                               ("official", "Draft AI Policy"), ("official", "AI Policy (draft) Regulations")])
+def test_a_qualifier_is_fine_in_a_composed_title_and_an_issuers_own_is_left_alone(pkg, provenance, title):
+    english(pkg, title, provenance)
+    assert [p.text() for p in validate(pkg.root)] == []
