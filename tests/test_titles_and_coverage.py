@@ -296,7 +296,7 @@ def test_an_official_title_may_not_carry_a_qualifier_of_the_atlas(pkg, title):
     line, column = english(pkg, title)
     p = only(pkg, "title-provenance")
     assert (p.path, p.line, p.column) == ("data/entries.csv", line, column)
-    assert p.message == f'official title "{title}" ends in a qualifier of the atlas\'s own, not part of the issuer\'s title'
+    assert p.message == f'title "{title}" ends in a qualifier of the atlas\'s own, which is not part of the document\'s title'
 
 
 @pytest.mark.parametrize("provenance, title", [("composed", "AI Policy (draft)"), ("official", "AI Policy (Draft)"),
@@ -304,3 +304,10 @@ def test_an_official_title_may_not_carry_a_qualifier_of_the_atlas(pkg, title):
 def test_a_qualifier_is_fine_in_a_composed_title_and_an_issuers_own_is_left_alone(pkg, provenance, title):
     english(pkg, title, provenance)
     assert [p.text() for p in validate(pkg.root)] == []
+
+
+def test_a_translated_title_may_not_carry_a_qualifier_of_the_atlas_either(pkg):
+    line = pkg.find_line("entries", PLAN)  # an own translation of a Chinese title
+    column = pkg.set_cell("entries", line, "title", "New Generation Artificial Intelligence Development Plan (draft)")
+    p = only(pkg, "title-provenance")
+    assert (p.line, p.column) == (line, column) and "ends in a qualifier of the atlas's own" in p.message

@@ -383,9 +383,10 @@ def titles_say_where_they_come_from(ctx: Context):
     yield Spec("entries", "title_provenance", "title-provenance", ~((prov == "description") & pl.col("kind").is_in(DOCUMENT_KINDS)).fill_null(False),
                lambda v: "a document has a description instead of a title (title_provenance \"description\")",
                "give the document's title (official, or a translation with its provenance); description is for events and institutions without a title")
-    yield Spec("entries", "title", "title-provenance", ~((prov == "official") & pl.col("title").str.contains(EDITORIAL_QUALIFIER)).fill_null(False),
-               lambda v: f"official title {quote(v)} ends in a qualifier of the atlas's own, not part of the issuer's title",
-               "drop the qualifier (the stage is in status, the edition in the dates), or set title_provenance to composed if the official title was not seen")
+    titled = prov.is_in(["official", "official-translation", "third-party-translation", "own-translation"])  # a title, not the atlas's own words
+    yield Spec("entries", "title", "title-provenance", ~(titled & pl.col("title").str.contains(EDITORIAL_QUALIFIER)).fill_null(False),
+               lambda v: f"title {quote(v)} ends in a qualifier of the atlas's own, which is not part of the document's title",
+               "drop the qualifier (the stage is in status, the edition in the dates), or set title_provenance to composed if the document's title was not seen")
 
 
 # What a curator adds to a title to say a document's stage or edition, always in lower case:
