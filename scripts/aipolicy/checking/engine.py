@@ -27,7 +27,8 @@ class Spec:
     """One check on one table: `ok` is True where the row is fine (a null result counts as fine).
     Problems point at `column`. `derive` may add helper columns (named with a leading `_`)
     that `ok` reads, keeping the rows and their order: a parsed date several tests compare,
-    or the result of a grouping joined back to the rows; `reads` names the columns it reads."""
+    or the result of a grouping joined back to the rows (several derivations: a tuple, run in
+    its order; one shared by several specs runs once); `reads` names the columns it reads."""
 
     table: str
     column: str
@@ -36,7 +37,7 @@ class Spec:
     message: Callable[[object], str]
     hint: str | None = None
     hint_for: Callable[[object], str] | None = None  # a hint that depends on the value
-    derive: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+    derive: Callable[[pl.LazyFrame], pl.LazyFrame] | tuple[Callable[[pl.LazyFrame], pl.LazyFrame], ...] | None = None
     reads: tuple[str, ...] = ()
     message_at: Callable[[Table, pl.DataFrame, int], str] | None = None  # a message that needs the whole row and its table
     # What a check reads beyond its own row, for reading a table a block at a time (`stream.py`):
@@ -133,6 +134,23 @@ def _strings(values: tuple[str, ...]) -> pl.Series:
     return pl.Series(values, dtype=pl.String)
 
 
+@functools.lru_cache(maxsize=1024)
+def typed(name: str, field: Field) -> tuple[pl.Expr, Callable[[pl.LazyFrame], pl.LazyFrame]]:
+    """Column `name` read as its field's type (`fieldtypes.typed_expr`), as a helper column:
+    the expression that reads it, and the `derive` that adds it. The checks that read a typed
+    column share one derive, so the column is parsed once per query: Polars parses an equal
+    expression again wherever it occurs (the three checks of a date took 22 ms on 188,508
+    rows, against 8 ms with the date parsed once)."""
+    helper = f"_typed_{name}"
+    expr = fieldtypes.typed_expr(name, field)
+
+    def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns(expr.alias(helper))
+
+    derive.first = True  # it reads the rows as they are
+    return pl.col(helper), derive
+
+
 def schema_specs(table: Table, keys_in_order: bool = False) -> list[Spec]:
     """The checks of one table that its Table Schema implies, its foreign keys excepted.
     `keys_in_order`: the rows are known to be sorted by primary key (as `fmt` writes them)."""
@@ -159,7 +177,12 @@ def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
         specs.append(Spec(t, name, "required", col.is_not_null(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.description}"))
     if kind != "string":
         bad_text = fieldtypes.FORMAT_HINT.get(kind, f"is not a valid {kind}")
-        specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
+        if kind in fieldtypes.PARSED:  # the parse, which other checks of the column read too
+            value, derive = typed(name, field)
+            specs.append(Spec(t, name, "type", ~(col.is_not_null() & value.is_null()), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}",
+                              derive=derive, reads=(name,)))
+        else:
+            specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
     if field.enum is not None:
         allowed = field.enum
         shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
@@ -175,8 +198,9 @@ def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
     for key, test, word in (("minimum", "ge", "below"), ("maximum", "le", "above")):
         if key in c:
             limit = fieldtypes.typed_literal(c[key], field)
-            specs.append(Spec(t, name, key, getattr(fieldtypes.typed_expr(name, field), test)(limit),
-                              lambda v, n=name, l=c[key], w=word, k=key: f"{n} {quote(v)} is {w} the {k} {l}"))
+            value, derive = typed(name, field)
+            specs.append(Spec(t, name, key, getattr(value, test)(limit),
+                              lambda v, n=name, l=c[key], w=word, k=key: f"{n} {quote(v)} is {w} the {k} {l}", derive=derive, reads=(name,)))
     if field.unique:
         specs.append(distinct(t, (name,), col.is_null(), name, "unique", lambda v, n=name: f"{n} {quote(v)} appears in an earlier row too", "values in this column must be unique"))
     return specs
@@ -295,7 +319,7 @@ def verdicts(specs: list[Spec], frame: pl.LazyFrame) -> pl.LazyFrame:
     """One boolean column per spec (named by its position): True where the row is fine.
     The derivations that read the rows as they are come first, so that they do not run the
     others' (a group-by and a join) again."""
-    derived = [spec.derive for spec in specs if spec.derive is not None]
+    derived = dict.fromkeys(d for spec in specs if spec.derive is not None for d in (spec.derive if isinstance(spec.derive, tuple) else (spec.derive,)))
     for derive in sorted(derived, key=lambda d: not getattr(d, "first", False)):
         frame = derive(frame)
     return frame.select(spec.ok.fill_null(True).alias(str(i)) for i, spec in enumerate(specs))

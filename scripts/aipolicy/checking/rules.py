@@ -14,8 +14,8 @@ from typing import Callable, Iterator
 
 import polars as pl
 
-from .engine import Context, Spec, among, distinct, member
-from ..reading.fieldtypes import fullmatch, typed_expr
+from .engine import Context, Spec, among, distinct, member, typed
+from ..reading.fieldtypes import fullmatch
 from ..reading.problems import quote
 
 RULES: list[Callable[[Context], Iterator[Spec]]] = []  # rules within one table
@@ -60,7 +60,7 @@ def _tables(ctx: Context):
             yield name, table
 
 
-def _strings(values) -> pl.Series:
+def _sorted_strings(values) -> pl.Series:
     return pl.Series(sorted(v for v in values if v is not None), dtype=pl.String)
 
 
@@ -88,7 +88,7 @@ def every_source_is_cited(ctx: Context):
     citing = [(t.name, ref.fields[0]) for t in ctx.package.tables.values() for ref in t.references  # from the schemas' foreign keys
               if ref.resource == "sources" and len(ref.fields) == 1]
     # Sorted, so that each slice of sources is checked against its own range of citations.
-    cited = pl.concat([ctx.values(t, c).unique().rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_strings([])]).sort()
+    cited = pl.concat([ctx.values(t, c).unique().rename("source_id") for t, c in citing if ctx.data(t) is not None] or [_sorted_strings([])]).sort()
     yield Spec("sources", "source_id", "source-cited", message=lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization",
                hint="cite it in data/entry_sources.csv, or remove it", **among("source_id", cited))
 
@@ -100,20 +100,22 @@ def dates_are_not_in_the_future(ctx: Context):
         for column, field in table.fields.items():
             if field.type != "date" or column in FUTURE_ALLOWED:
                 continue
-            yield Spec(name, column, "future-date", typed_expr(column, field) <= now, lambda v, c=column: f"{c} {quote(v)} is in the future",
-                       "record only what has happened; a planned date belongs in the summary or a target figure")
+            value, derive = typed(column, field)
+            yield Spec(name, column, "future-date", value <= now, lambda v, c=column: f"{c} {quote(v)} is in the future",
+                       "record only what has happened; a planned date belongs in the summary or a target figure", derive=derive, reads=(column,))
 
 
 @rule
 def dates_agree_with_their_precision(ctx: Context):
     for name, column, precision in _date_pairs(ctx):
-        valid = typed_expr(column, ctx.package.tables[name].fields[column]).is_not_null()  # the type check reads it too
+        value, derive = typed(column, ctx.package.tables[name].fields[column])  # the type check reads it too
+        valid = value.is_not_null()
         prec, text = pl.col(precision), pl.col(column)
         # A valid date is YYYY-MM-DD: its day is 1 when it ends in -01 (and so on), read from the text.
         bad_month = (prec == "month") & ~text.str.ends_with("-01")
         bad_year = (prec == "year") & ~text.str.ends_with("-01-01")
         yield Spec(name, column, "date-precision", ~((bad_month | bad_year) & valid), lambda v, c=column, p=precision: f"{c} {quote(v)} disagrees with its precision in {p}",
-                   "a month-precision date is written YYYY-MM-01 and a year-precision date YYYY-01-01")
+                   "a month-precision date is written YYYY-MM-01 and a year-precision date YYYY-01-01", derive=derive, reads=(column, precision))
         yield Spec(name, precision, "date-precision", pl.col(column).is_not_null() == prec.is_not_null(),
                    lambda v, c=column, p=precision: f"{c} and {p} must be given together", f"fill in both {column} and {precision}, or neither")
 
@@ -124,26 +126,25 @@ def lifecycles_are_in_order(ctx: Context):
         return
     events = set(ctx.values("entry_dates", "event").unique().to_list())
     order = [(before, after) for before, after in LIFECYCLE_ORDER if before in events and after in events]  # the pairs that can occur
-    start = typed_expr("date", ctx.package.tables["entry_dates"].fields["date"])
+    start, parse = typed("date", ctx.package.tables["entry_dates"].fields["date"])  # the date, parsed once for every check of it
     precision, event = pl.col("date_precision"), pl.col("event")
     befores = sorted({before for before, _ in order})
 
     def derive(frame: pl.LazyFrame) -> pl.LazyFrame:
-        frame = frame.with_columns(start.alias("_start"))
         # The last day a date can mean: a month-precision date may be any day of its month.
-        end = (pl.when(precision == "month").then(pl.col("_start").dt.month_end())
-               .when(precision == "year").then(pl.date(pl.col("_start").dt.year(), 12, 31)).otherwise(pl.col("_start")))
+        end = (pl.when(precision == "month").then(start.dt.month_end())
+               .when(precision == "year").then(pl.date(start.dt.year(), 12, 31)).otherwise(start))
         # Per entry, the earliest date of each event that must come first (an event may occur on
         # several dates): a window over the entry's rows, which adds one column each, where a
         # join back to the rows would copy all of them.
-        return frame.with_columns(end.alias("_end"), *(pl.col("_start").filter(event == before).min().over("entry_id").alias(f"_first_{before}") for before in befores))
+        return frame.with_columns(end.alias("_end"), *(start.filter(event == before).min().over("entry_id").alias(f"_first_{before}") for before in befores))
 
     fine = pl.lit(True)
     for before, after in order:  # the later event is the one flagged
         fine = fine & ~((event == after) & (pl.col(f"_first_{before}") > pl.col("_end"))).fill_null(False)
     yield Spec("entry_dates", "date", "lifecycle-order", fine, lambda v: f"date {quote(v)} comes before an event that must precede it in the lifecycle",
                "check both dates against the source: proposed <= adopted <= in-force <= repealed, signed <= published <= in-force",
-               derive=derive if order else None, reads=("entry_id", "event", "date", "date_precision"), group="entry_id")
+               derive=(parse, derive) if order else None, reads=("entry_id", "event", "date", "date_precision"), group="entry_id")
 
 
 CODE_SETS = {"alpha2": ("3166-1", ["alpha_2"]), "alpha3": ("3166-1", ["alpha_3"]), "subdivisions": ("3166-2", ["code"]),
@@ -189,7 +190,7 @@ def _code_set(name: str):
 @lru_cache(maxsize=None)
 def _code_series(name: str) -> pl.Series:
     """The codes of a set as a sorted Series, made once (the checks are made again for every block)."""
-    return _strings(_code_set(name))
+    return _sorted_strings(_code_set(name))
 
 
 @rule
@@ -224,7 +225,7 @@ def languages_are_bcp47(ctx: Context):
     for name, table in _tables(ctx):
         if "language" not in table.fields:
             continue
-        valid = _strings(v for v in ctx.values(name, "language").unique().to_list() if bcp47_valid(v))  # each distinct tag judged once
+        valid = _sorted_strings(v for v in ctx.values(name, "language").unique().to_list() if bcp47_valid(v))  # each distinct tag judged once
         pattern = table.fields["language"].pattern
         shaped = fullmatch(pl.col("language"), pattern) if pattern else pl.lit(True)  # a tag of the wrong shape is reported once, by [pattern]
         yield Spec(name, "language", "language", member(pl.col("language"), valid) | ~shaped, lambda v: f"language {quote(v)} is not a valid BCP 47 tag",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 INTEGER = r"[+-]?[0-9]+"
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+PARSED = ("date", "boolean")  # the types whose cells are good where they parse (`bad_expr`)
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
 
@@ -55,7 +56,7 @@ def bad_expr(name: str, field: Field):
     kind = field.type
     if kind in ("number", "integer"):  # shape decides: an integer too large for 64 bits is still an integer
         return col.is_not_null() & ~fullmatch(col, NUMBER if kind == "number" else INTEGER)
-    if kind in ("date", "boolean"):
+    if kind in PARSED:
         return col.is_not_null() & typed_expr(name, field).is_null()
     return pl.lit(False)
 
