@@ -177,12 +177,9 @@ def _field_specs(table: Table, name: str, field: Field) -> list[Spec]:
         specs.append(Spec(t, name, "required", col.is_not_null(), lambda v, n=name: f"{n} is required but empty", f"fill in {name}: {field.description}"))
     if kind != "string":
         bad_text = fieldtypes.FORMAT_HINT.get(kind, f"is not a valid {kind}")
-        if kind in fieldtypes.PARSED:  # the parse, which other checks of the column read too
-            value, derive = typed(name, field)
-            specs.append(Spec(t, name, "type", ~(col.is_not_null() & value.is_null()), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}",
-                              derive=derive, reads=(name,)))
-        else:
-            specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}"))
+        value, derive = typed(name, field) if kind in fieldtypes.PARSED else (None, None)  # the parse, which other checks of the column read too
+        specs.append(Spec(t, name, "type", ~fieldtypes.bad_expr(name, field, value), lambda v, n=name, b=bad_text: f"{n} {quote(v)} {b}",
+                          derive=derive, reads=(name,)))
     if field.enum is not None:
         allowed = field.enum
         shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"

@@ -369,12 +369,20 @@ def _is_english(language: pl.Expr) -> pl.Expr:
     return (language == "en") | language.str.starts_with("en-")
 
 
+# What a curator adds to a title to say a document's stage or edition, always in lower case:
+# "(draft)", "(withdrawn)", ", preliminary draft". `status` and the dates say that. An issuer
+# that prints it in its own title capitalises it ("... (Draft)"), which is left alone.
+EDITORIAL_QUALIFIER = (r"(\((draft|draft guidance|proposal|proposed|proposed rules?|withdrawn|reintroduced|vetoed|lapsed|repealed"
+                       r"|superseded|revoked|special audit|first edition|second edition)\)|, (preliminary |public )?draft)$")
+
+
 @rule
 def titles_say_where_they_come_from(ctx: Context):
     if not _readable(ctx, "entries"):
         return
     prov, source = pl.col("title_provenance"), pl.col("title_source_id")
-    translated = prov.is_in(["official-translation", "third-party-translation", "own-translation"])
+    translations = ["official-translation", "third-party-translation", "own-translation"]
+    translated = prov.is_in(translations)
     yield Spec("entries", "title_provenance", "title-provenance", ~(_is_english(pl.col("language")) & translated).fill_null(False),
                lambda v: f"title_provenance {quote(v)} is a translation, but the entry's language is English",
                "an English-language entry's title is the issuer's own: use official (composed when the official title was not seen; description for an event without a title)")
@@ -384,17 +392,10 @@ def titles_say_where_they_come_from(ctx: Context):
     yield Spec("entries", "title_provenance", "title-provenance", ~((prov == "description") & pl.col("kind").is_in(DOCUMENT_KINDS)).fill_null(False),
                lambda v: "a document has a description instead of a title (title_provenance \"description\")",
                "give the document's title (official, or a translation with its provenance); description is for events and institutions without a title")
-    titled = prov.is_in(["official", "official-translation", "third-party-translation", "own-translation"])  # a title, not the atlas's own words
+    titled = prov.is_in(["official", *translations])  # a title, not the atlas's own words
     yield Spec("entries", "title", "title-provenance", ~(titled & pl.col("title").str.contains(EDITORIAL_QUALIFIER)).fill_null(False),
                lambda v: f"title {quote(v)} ends in a qualifier of the atlas's own, which is not part of the document's title",
                "drop the qualifier (the stage is in status, the edition in the dates), or set title_provenance to composed if the document's title was not seen")
-
-
-# What a curator adds to a title to say a document's stage or edition, always in lower case:
-# "(draft)", "(withdrawn)", ", preliminary draft". `status` and the dates say that. An issuer
-# that prints it in its own title capitalises it ("... (Draft)"), which is left alone.
-EDITORIAL_QUALIFIER = (r"(\((draft|draft guidance|proposal|proposed|proposed rules?|withdrawn|reintroduced|vetoed|lapsed|repealed"
-                       r"|superseded|revoked|special audit|first edition|second edition)\)|, (preliminary |public )?draft)$")
 
 
 @rule(across=True)

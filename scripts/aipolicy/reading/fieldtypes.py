@@ -48,8 +48,9 @@ def typed_expr(name: str, field: Field):
     return col
 
 
-def bad_expr(name: str, field: Field):
-    """True where a cell is present but does not parse as the field's type."""
+def bad_expr(name: str, field: Field, typed=None):
+    """True where a cell is present but does not parse as the field's type. `typed`: the
+    column read as its type already (`typed_expr`), where the caller has it."""
     import polars as pl
 
     col = pl.col(name)
@@ -57,7 +58,7 @@ def bad_expr(name: str, field: Field):
     if kind in ("number", "integer"):  # shape decides: an integer too large for 64 bits is still an integer
         return col.is_not_null() & ~fullmatch(col, NUMBER if kind == "number" else INTEGER)
     if kind in PARSED:
-        return col.is_not_null() & typed_expr(name, field).is_null()
+        return col.is_not_null() & (typed_expr(name, field) if typed is None else typed).is_null()
     return pl.lit(False)
 
 
