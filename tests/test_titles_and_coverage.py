@@ -280,7 +280,6 @@ def test_the_coverage_page_counts_the_sources_whose_title_was_not_read(pkg):
     assert "1 of " in html and "sources have a title that could not be read on their page: 1 carry a description" in html
 
 
-
 def english(pkg: Pkg, title: str, provenance: str = "official") -> tuple[int, int]:
     """Make the plan an English original with `title`: its line and the title's column."""
     line = pkg.find_line("entries", PLAN)

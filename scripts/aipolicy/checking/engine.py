@@ -37,13 +37,16 @@ class Spec:
     message: Callable[[object], str]
     hint: str | None = None
     hint_for: Callable[[object], str] | None = None  # a hint that depends on the value
-    derive: Callable[[pl.LazyFrame], pl.LazyFrame] | tuple[Callable[[pl.LazyFrame], pl.LazyFrame], ...] | None = None
+    derive: Callable[[pl.LazyFrame], pl.LazyFrame] | tuple[Callable[[pl.LazyFrame], pl.LazyFrame], ...] | None = None  # kept as a tuple
     reads: tuple[str, ...] = ()
     message_at: Callable[[Table, pl.DataFrame, int], str] | None = None  # a message that needs the whole row and its table
     # What a check reads beyond its own row, for reading a table a block at a time (`stream.py`):
     distinct: tuple[str, ...] = ()  # `ok` says that these columns together hold no value of an earlier row...
     exempt: pl.Expr | None = None  # ...except in rows where this is True (one of them missing)
     group: str | None = None  # `ok` compares the rows that share a value of this column
+
+    def __post_init__(self):
+        self.derive = () if self.derive is None else self.derive if isinstance(self.derive, tuple) else (self.derive,)
 
     def columns(self) -> set[str]:
         """The table's columns that the check reads."""
@@ -316,7 +319,7 @@ def verdicts(specs: list[Spec], frame: pl.LazyFrame) -> pl.LazyFrame:
     """One boolean column per spec (named by its position): True where the row is fine.
     The derivations that read the rows as they are come first, so that they do not run the
     others' (a group-by and a join) again."""
-    derived = dict.fromkeys(d for spec in specs if spec.derive is not None for d in (spec.derive if isinstance(spec.derive, tuple) else (spec.derive,)))
+    derived = dict.fromkeys(d for spec in specs for d in spec.derive)  # a derivation that several specs share runs once
     for derive in sorted(derived, key=lambda d: not getattr(d, "first", False)):
         frame = derive(frame)
     return frame.select(spec.ok.fill_null(True).alias(str(i)) for i, spec in enumerate(specs))
