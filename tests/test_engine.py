@@ -285,3 +285,40 @@ def test_a_file_that_cannot_be_read_in_blocks_is_read_whole(pkg, monkeypatch, da
     monkeypatch.setattr(stream, "stream_problems", lambda p, t, *a: streamed.append((t.name, r := original(p, t, *a))) or r)
     assert as_dicts(validate(pkg.root)) == whole
     assert [name for name, r in streamed if r is None] == ["organizations" if damage == "order" else "topics"]
+
+
+def test_reading_ahead_keeps_the_order_raises_where_the_source_failed_and_stops_with_the_caller():
+    """Blocks are made one ahead in a second thread: the caller gets them in order, then the
+    source's exception at the place it was raised; a caller that stops early closes the source
+    and leaves no thread behind."""
+    import threading
+
+    from aipolicy.checking.stream import read_ahead
+
+    def failing():
+        yield from range(3)
+        raise ValueError("block 3 does not parse")
+
+    got = []
+    with pytest.raises(ValueError, match="block 3 does not parse"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [0, 1, 2]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    before = threading.active_count()
+    ahead = read_ahead(endless())
+    assert [next(ahead) for _ in range(5)] == [0, 1, 2, 3, 4]
+    ahead.close()
+    assert closed.is_set() and threading.active_count() == before
+    assert list(read_ahead(iter([]))) == []

@@ -2,7 +2,9 @@
 never a whole table.
 
 A file is read in blocks of whole lines (`package.proved_blocks`: parsed, and proved faithful
-by writing the rows back and comparing the bytes). Each block is checked as it comes:
+by writing the rows back and comparing the bytes), one block ahead in a second thread
+(`read_ahead`): the next block is parsed while this one is checked. Each block is checked as
+it comes:
 
 - the checks of a row (types, constraints, the rules of one row) run on the block;
 - a check that compares rows sharing a value (`Spec.group`: an entry's lifecycle) runs on
@@ -23,6 +25,10 @@ None and the table is read and checked whole, which says what is wrong and where
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
 
 import polars as pl
 
@@ -46,13 +52,63 @@ def stream_problems(package: Package, table: Table, keep: set[str], ctx: engine.
     if start is None:
         return None
     reader = _Reader(package, table, keep, ctx, references)
+    blocks = read_ahead(reading.proved_blocks(package.root / table.path, start, table.field_names))
     try:
-        for block in reading.proved_blocks(package.root / table.path, start, table.field_names):
+        for block in blocks:
             reader.add(block)
         problems = reader.finish()
     except (reading.Unproved, _Unordered):
         return None
+    finally:
+        blocks.close()  # a table read whole from here stops the thread first
     return problems
+
+
+T = TypeVar("T")
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of `items`, each made in a second thread while the caller works on the one
+    before: parsing and proving a block (mostly in Polars, which lets go of the interpreter)
+    overlaps the checks of the block before, and one block waits at most. An exception in the
+    thread is raised here, at the item it stopped; when the caller stops early, the thread
+    stops after the item it is making, and `items` is closed."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def make() -> None:
+        try:
+            for item in items:
+                handoff.put((item, None))
+                if stop.is_set():
+                    return
+            handoff.put((end, None))
+        except BaseException as exc:  # handed to the caller, which raises it
+            handoff.put((end, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=make, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = handoff.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a thread waiting to hand over an item finish
+            try:
+                handoff.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 class _Reader:
