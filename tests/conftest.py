@@ -6,6 +6,7 @@ tested as it is, and no test depends on the live data unless it is about the liv
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -196,17 +197,31 @@ def run_cli_process(*args: str, cwd: Path | None = None) -> subprocess.Completed
     return subprocess.run([sys.executable, "-m", "aipolicy", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+IN_CI = bool(os.environ.get("CI"))  # CI installs every tool the tests run: nothing is skipped there
+
+
+def needs(*programs: str, tex: tuple[str, ...] = (), r: tuple[str, ...] = (), reason: str) -> pytest.MarkDecorator:
+    """Skip a test on a contributor's machine that lacks a tool it runs (`tools_ready`); never
+    in CI, where nothing is looked up at all, so that collecting the tests starts no program."""
+    return pytest.mark.skipif(not IN_CI and not tools_ready(*programs, tex=tex, r=r), reason=reason)
+
+
 def tools_ready(*programs: str, tex: tuple[str, ...] = (), r: tuple[str, ...] = ()) -> bool:
     """Whether everything a test needs is installed: the programs, the TeX files (found by
     kpsewhich) and the R packages. A binary without what it needs counts as missing, so such
     a test skips on a contributor's machine instead of failing; in CI nothing skips."""
-    if any(shutil.which(p) is None for p in programs):
-        return False
-    if tex and (shutil.which("kpsewhich") is None or any(not subprocess.run(["kpsewhich", f], capture_output=True, text=True).stdout.strip() for f in tex)):
-        return False
-    if r and (shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "; ".join(f"library({p})" for p in r)], capture_output=True).returncode != 0):
-        return False
-    return True
+    return (all(shutil.which(p) is not None for p in programs) and all(_tex_file(f) for f in tex)
+            and (not r or _r_packages(tuple(r))))
+
+
+@functools.lru_cache(maxsize=None)
+def _tex_file(name: str) -> bool:
+    return shutil.which("kpsewhich") is not None and bool(subprocess.run(["kpsewhich", name], capture_output=True, text=True).stdout.strip())
+
+
+@functools.lru_cache(maxsize=None)
+def _r_packages(names: tuple[str, ...]) -> bool:
+    return shutil.which("Rscript") is not None and subprocess.run(["Rscript", "-e", "; ".join(f"library({p})" for p in names)], capture_output=True).returncode == 0
 
 
 # The longest tests start first, so that the workers finish together (xdist hands out tests in

@@ -5,7 +5,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,11 +18,10 @@ from aipolicy.outputs.build import BuildRefused, build
 from aipolicy.reading.canonical import rewrite
 from aipolicy.outputs.loader import load
 from aipolicy.reading.package import read_package
-from conftest import tools_ready, ROOT, Pkg, make_package, run_cli
+from conftest import ROOT, Pkg, make_package, needs, run_cli
 
 VERSION = json.loads((ROOT / "datapackage.json").read_text())["version"]
 NAME = f"ai-policy-atlas-{VERSION}"
-IN_CI = bool(os.environ.get("CI"))  # CI installs every tool: nothing is skipped there
 HOSTILE_TITLE = "Costs & 100% of #1 {braces} } under_score \\ 人工智能 café \"quoted\""
 HOSTILE_URL = "https://example.org/a%20b?x=1&y=2#frag_1"
 
@@ -131,7 +129,7 @@ def test_build_refuses_invalid_data_and_leaves_dist_alone(tmp_path):
     assert result.returncode == 1 and "build refused" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(not tools_ready("bibtex", tex=("plain.bst",)) and not IN_CI, reason="needs TeX Live's bibtex (.ci/run installs it)")
+@needs("bibtex", tex=("plain.bst",), reason="needs TeX Live's bibtex (.ci/run installs it)")
 def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path):
     _, dist = built
     shutil.copy(dist / f"{NAME}.bib", tmp_path / "refs.bib")
@@ -144,7 +142,7 @@ def test_bibtex_file_compiles_without_warnings_with_real_bibtex(built, tmp_path)
     assert "人工智能" in bbl and "café" in bbl and "Institute of Automation, Chinese Academy of Sciences" in bbl
 
 
-@pytest.mark.skipif(not tools_ready("biber", "lualatex", tex=("biblatex.sty",)) and not IN_CI, reason="needs biber and LuaLaTeX (.ci/run installs them)")
+@needs("biber", "lualatex", tex=("biblatex.sty",), reason="needs biber and LuaLaTeX (.ci/run installs them)")
 def test_biblatex_file_compiles_without_warnings_with_biber(built, tmp_path):
     _, dist = built
     shutil.copy(dist / f"{NAME}.biblatex.bib", tmp_path / "refs.bib")
@@ -194,7 +192,7 @@ def test_cite_an_unreleased_version_is_refused(pkg):
     assert result.returncode == 2 and "not released" in result.stderr
 
 
-@pytest.mark.skipif(not tools_ready("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty")) and not IN_CI, reason="needs TeX Live (.ci/run installs it)")
+@needs("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty"), reason="needs TeX Live (.ci/run installs it)")
 def test_the_live_bibliography_compiles_without_warnings(tmp_path):
     """Every real source, with its titles in many scripts and its URLs, through bibtex and biber."""
     from aipolicy.outputs.bibtex import write_bib  # noqa: F401  (the module under test)

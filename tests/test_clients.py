@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-
-IN_CI = bool(os.environ.get("CI"))
+from conftest import IN_CI
 
 
 def need(ok: bool, why: str) -> None:

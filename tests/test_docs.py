@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
 import shutil
 import subprocess
@@ -12,11 +11,10 @@ import sys
 import pytest
 
 from aipolicy.outputs.site import build_site
-from conftest import ROOT, LocalServer, make_package, tools_ready
+from conftest import ROOT, LocalServer, make_package, needs
 
 HOSTILE = '<script>alert("x")</script> **not bold** [not a link](http://evil.example) <img src=x onerror=alert(1)>'
 GENERATED = {"entries", "jurisdictions", "topics", "organizations", "timeline", "img"}
-IN_CI = bool(os.environ.get("CI"))
 
 
 def docs_package(dest):
@@ -90,7 +88,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and not IN_CI, reason="needs Debian's chromium (.ci/run installs it)")
+@needs("chromium", reason="needs Debian's chromium (.ci/run installs it)")
 def test_the_site_in_a_real_browser(site):
     from playwright.sync_api import sync_playwright
 
@@ -154,8 +152,8 @@ def test_python_snippets_on_the_using_page_run(snippet_dir, index):
     assert result.stdout.strip()
 
 
-@pytest.mark.skipif(not tools_ready("Rscript", r=("readr", "jsonlite", "frictionless")) and not IN_CI,
-                    reason="needs R with readr, jsonlite and frictionless (.ci/run installs them)")
+@needs("Rscript", r=("readr", "jsonlite", "frictionless"),
+       reason="needs R with readr, jsonlite and frictionless (.ci/run installs them)")
 @pytest.mark.parametrize("index", [0, 1])
 def test_r_snippets_on_the_using_page_run(snippet_dir, index):
     snippets = _snippets("r")

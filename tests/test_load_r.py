@@ -4,18 +4,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 
 import pandas as pd
-import pytest
 
 import aipolicy
 from aipolicy.outputs.build import build
-from conftest import ROOT, make_package, tools_ready
+from conftest import ROOT, make_package, needs
 from test_load import VERSION, Server
 
-pytestmark = pytest.mark.skipif(not tools_ready("Rscript", r=("readr", "jsonlite", "testthat")) and not os.environ.get("CI"), reason="needs R with readr, jsonlite and testthat (.ci/run installs them)")
+pytestmark = needs("Rscript", r=("readr", "jsonlite", "testthat"), reason="needs R with readr, jsonlite and testthat (.ci/run installs them)")
 
 R_DUMP = r"""
 source(Sys.getenv("AIPOLICY_R"))

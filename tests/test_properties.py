@@ -13,11 +13,9 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,8 @@ import pytest
 
 from aipolicy.reading.package import read_package
 from aipolicy.outputs.site import Site
-from test_docs import IN_CI, _Server
+from conftest import needs
+from test_docs import _Server
 from test_release import commit
 
 PLAN = "cn-2017-new-generation-ai-development-plan"
@@ -53,7 +54,7 @@ def test_the_feed_is_valid_atom(released_then_changed):
     assert any(t.startswith("Changed in the unreleased changes: New Generation") for t in titles)
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and not IN_CI, reason="needs Debian's chromium (.ci/run installs it)")
+@needs("chromium", reason="needs Debian's chromium (.ci/run installs it)")
 def test_the_explorer_filters_in_a_real_browser(site):  # noqa: F811
     from playwright.sync_api import sync_playwright
 

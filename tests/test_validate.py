@@ -244,7 +244,7 @@ def test_date_in_the_future(pkg):
 
 
 def test_target_dates_may_lie_in_the_future(pkg):
-    col = pkg.set_cell("figures", 2, "target_date", "2999-01-01")
+    pkg.set_cell("figures", 2, "target_date", "2999-01-01")
     pkg.set_cell("figures", 2, "target_date_precision", "year")
     pkg.set_cell("figures", 2, "basis", "target")
     assert not [p.text() for p in problems_of(pkg) if p.line == 2]
@@ -392,7 +392,7 @@ def test_an_event_may_repeat_on_different_dates(pkg):
     rewrite(read_package(pkg.root))
     assert [p.text() for p in problems_of(pkg)] == []
     pkg.append("entry_dates", row)
-    fmt_result = rewrite(read_package(pkg.root))
+    rewrite(read_package(pkg.root))
     assert any(p.rule == "primary-key" for p in problems_of(pkg))
 
 

@@ -144,8 +144,6 @@ def test_release_records_the_release_commit(released):
 
 @pytest.mark.parametrize("version", sorted(REGISTRY))
 def test_rebuild_offline_reproduces_the_registry_and_the_loader_reads_it(tagless, tmp_path, monkeypatch, version):
-    import socket
-
     import aipolicy
 
     cache = tmp_path / "cache"
