@@ -97,7 +97,10 @@ def among(column: str, known: pl.Series) -> dict:
     """`ok`, `derive` and `reads` of a Spec that holds where `column` is one of `known` (or
     missing). For sets of keys with millions of values: the values that are not known come
     from an anti-join (hash join, in parallel), which is faster than `is_in`, and only when
-    there are some are the rows that hold them looked for; when
+    there are some are the rows that hold them looked for. Polars builds the hash table of a
+    semi- or anti-join from its right side, so the known values are first narrowed to those
+    among the rows' (a semi-join on the rows' distinct values) when they are more: a block
+    of 200,000 rows met by a million keys then holds a table of its own size. When
     `known` is sorted (the keys of a table in key order), with only the known values between
     the least and the greatest value of the rows at hand: a block of rows in key order meets
     a block of keys, not all of them. A small set of keys (a few thousand) is looked up in
@@ -115,7 +118,10 @@ def among(column: str, known: pl.Series) -> dict:
             return frame.with_columns(pl.lit(True).alias(verdict))
         start, end = (known.search_sorted(present.min(), side="left"), known.search_sorted(present.max(), side="right")) if ranged else (0, len(known))
         target = known.slice(start, end - start).rename(column).to_frame()
-        unknown = present.to_frame().join(target, on=column, how="anti").get_column(column).unique()
+        present = present.unique().to_frame()
+        if len(target) > len(present):
+            target = target.join(present, on=column, how="semi")
+        unknown = present.join(target, on=column, how="anti").get_column(column)
         if not len(unknown):  # the usual case: every value is known
             return frame.with_columns(pl.lit(True).alias(verdict))
         return frame.with_columns((~pl.col(column).is_in(unknown.implode())).alias(verdict))
