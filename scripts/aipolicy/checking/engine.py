@@ -91,6 +91,7 @@ class Context:
 
 _helpers = itertools.count()
 FEW_KEYS = 1 << 14  # keys looked up with `is_in` in the checks' own query (see `among`)
+ACROSS_ROWS = 1 << 18  # rows checked across tables at a time: what a check derives (joins, row numbers) stays small
 
 
 def among(column: str, known: pl.Series) -> dict:

@@ -157,12 +157,10 @@ def across_problems(package: Package, checked=()) -> list[Problem]:
         if missing:  # a rule across tables reads a column that `kept_columns` does not keep
             problems.append(Problem(table.path, None, None, f"a check across tables reads {', '.join(sorted(missing))}, which is not a key column", "internal"))
         elif found and table.data is not None:  # a slice of rows at a time: what a check derives (joins, row numbers) stays small
-            for start in range(0, len(table.data), ACROSS_ROWS):
-                problems += engine.run(table, found, table.data.slice(start, ACROSS_ROWS), start)
+            for start in range(0, len(table.data), engine.ACROSS_ROWS):
+                problems += engine.run(table, found, table.data.slice(start, engine.ACROSS_ROWS), start)
     return problems
 
-
-ACROSS_ROWS = 1 << 18  # rows of a table checked across tables at a time
 
 
 def validate_package(package: Package, *, parallel: bool = False, child=None) -> list[Problem]:
