@@ -162,7 +162,6 @@ def across_problems(package: Package, checked=()) -> list[Problem]:
     return problems
 
 
-
 def validate_package(package: Package, *, parallel: bool = False, child=None) -> list[Problem]:
     """Validate a package. Tables whose rows are read already (for a build) are left whole;
     the others (`read_package(..., rows=False)`) are read here one at a time, and keep only
