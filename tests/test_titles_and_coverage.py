@@ -118,7 +118,6 @@ import subprocess  # noqa: E402
 from conftest import needs, run_cli  # noqa: E402
 
 
-
 def test_the_full_text_index_finds_an_entry_by_a_name_not_in_its_title(built_package):
     pkg, dist = built_package
     con = sqlite3.connect(next(dist.glob("*.sqlite")))
@@ -155,7 +154,7 @@ def test_a_citation_marks_an_unofficial_translation(pkg):
 
 
 @needs("bibtex", "biber", "lualatex", tex=("plain.bst", "biblatex.sty"),
-                    reason="needs TeX Live, biber and LuaLaTeX (.ci/run installs them)")
+       reason="needs TeX Live, biber and LuaLaTeX (.ci/run installs them)")
 @pytest.mark.parametrize("fmt", ["bibtex", "biblatex"])
 def test_the_translation_mark_survives_bibtex_and_biber(pkg, tmp_path, fmt):
     bib = run_cli("cite", str(pkg.root), "--entry", PLAN, "--format", fmt)

@@ -119,10 +119,10 @@ def among(column: str, known: pl.Series) -> dict:
             return frame.with_columns(pl.lit(True).alias(verdict))
         start, end = (known.search_sorted(present.min(), side="left"), known.search_sorted(present.max(), side="right")) if ranged else (0, len(known))
         target = known.slice(start, end - start).rename(column).to_frame()
-        present = present.unique().to_frame()
-        if len(target) > len(present):
-            target = target.join(present, on=column, how="semi")
-        unknown = present.join(target, on=column, how="anti").get_column(column)
+        values = present.unique().to_frame()
+        if len(target) > len(values):
+            target = target.join(values, on=column, how="semi")
+        unknown = values.join(target, on=column, how="anti").get_column(column)
         if not len(unknown):  # the usual case: every value is known
             return frame.with_columns(pl.lit(True).alias(verdict))
         return frame.with_columns((~pl.col(column).is_in(unknown.implode())).alias(verdict))
