@@ -253,6 +253,32 @@ def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatc
     assert as_dicts(validate(pkg.root)) == whole
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 60), max_size=40), st.lists(st.integers(0, 60), min_size=1, max_size=40))
+def test_sorted_values_are_looked_up_in_sorted_keys_as_a_set_would_be(keys, values):
+    """A foreign key that leads a table in key order, against the sorted keys of its parent:
+    the unknown values are those a set difference gives, whether the keys in the values'
+    range are as many as the distinct values, more, or none."""
+    known = pl.Series("k", sorted({f"k{k:02d}" for k in keys}), dtype=pl.String).set_sorted()
+    present = pl.Series("k", sorted(f"k{v:02d}" for v in values))
+    unknown = checks._unknown_sorted(present, known)
+    assert unknown.to_list() == sorted(set(present) - set(known))
+
+
+def test_the_bytes_of_a_large_file_are_counted_as_python_counts_them(pkg, monkeypatch):
+    """From a file size on, NumPy counts the commas and line ends of a block: the same counts,
+    the same problems."""
+    checks_beyond_one_row(pkg)
+    whole = whole_table_problems(pkg.root)
+    monkeypatch.setattr(package, "COUNT_WITH_NUMPY", 0)
+    monkeypatch.setattr(package, "BLOCK", 300)
+    text = (pkg.root / "data" / "entries.csv").read_bytes()
+    count = package._byte_counter(pkg.root / "data" / "entries.csv")
+    assert count is not bytes.count
+    assert [count(text, b) for b in (b",", b"\n", b'"', b"\xe2")] == [text.count(b) for b in (b",", b"\n", b'"', b"\xe2")]
+    assert as_dicts(validate(pkg.root)) == whole
+
+
 def test_a_hash_collision_never_reports_a_repeat(pkg, monkeypatch):
     """Repeated values are found by hash and confirmed by value: with every hash equal, only
     the rows that do repeat are reported."""
