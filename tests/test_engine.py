@@ -215,11 +215,13 @@ def test_cells_are_read_as_python_reads_them(values, kind):
 
 def checks_beyond_one_row(pkg: Pkg) -> Pkg:
     """The fixture broken by every check that reads more than one row, with the file still in
-    key order: a lifecycle out of order, a repeated primary key, title and address, foreign
+    key order: a lifecycle out of order, a primary key twice and three times, a repeated title and address, foreign
     keys to nothing, a number not in shortest form."""
     pkg.set_cell("entry_dates", pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,signed"), "date", "2017-08-01")
     lines = pkg.lines("entry_sources")
     pkg.write("data/entry_sources.csv", "\n".join(lines[:2] + lines[1:]))  # the first row twice
+    lines = pkg.lines("entry_topics")
+    pkg.write("data/entry_topics.csv", "\n".join(lines[:3] + lines[2:3] * 2 + lines[3:]))  # the second row three times
     second = pkg.find_line("entries", "cn-bj-2018-mentougou-ai-park")
     pkg.set_cell("entries", second, "jurisdiction_id", "CN")
     pkg.set_cell("entries", second, "title", "New Generation Artificial Intelligence Development Plan")

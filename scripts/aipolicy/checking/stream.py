@@ -12,9 +12,11 @@ it comes:
   for the next block;
 - a foreign key to a table checked earlier runs on the block, against that table's keys;
 - a check that no row repeats an earlier one (`Spec.distinct`: primary keys, unique columns)
-  keeps a 64-bit hash of each row's values; when two hashes are equal, the rows that share
-  them are read again to compare the values themselves, so a collision never reports a
-  duplicate that is not one;
+  on the columns of the primary key compares each row with the one before, as the rows are
+  in key order: the rows of a repeated key are neighbours, also across blocks;
+- on other columns, it keeps a 64-bit hash of each row's values; when two hashes are
+  equal, the rows that share them are read again to compare the values themselves, so a
+  collision never reports a duplicate that is not one;
 - the canonical form is checked on the way: rows in primary-key order, numbers in shortest form.
 
 Only the columns that the checks across tables read are kept (`keep`). The findings are the
@@ -119,7 +121,9 @@ class _Reader:
         self.problems: list[Problem] = []
         self.kept: list[pl.DataFrame] = []
         self.hashes: dict[int, list[pl.Series]] = {}
-        self.distinct: list[engine.Spec] = []
+        self.distinct: list[engine.Spec] = []  # on other columns than the primary key's: by hash
+        self.neighbours: list[engine.Spec] = []  # on the primary key's columns: by comparing neighbours
+        self.repeats: list[pl.DataFrame] = []  # the rows of a key that repeats, with their row numbers
         self.group: str | None = None
         self.waiting: pl.DataFrame | None = None  # the rows of the last group, held for the next block
         self.last: pl.DataFrame | None = None  # the primary key of the last row checked
@@ -144,6 +148,9 @@ class _Reader:
             if groups and groups != {self.table.primary_key[0] if self.table.primary_key else None}:
                 raise _Unordered  # grouped by other than the key's first column: only the whole table keeps groups together
             self.group = groups.pop() if groups else None
+            key = self.table.primary_key
+            self.neighbours = [s for s in specs if s.distinct and list(s.distinct) == key]
+            self.distinct = [s for s in specs if s.distinct and s not in self.neighbours]
         if self.group is not None:
             values = rows.get_column(self.group)
             other = values.ne_missing(values[-1]).arg_true()
@@ -159,10 +166,10 @@ class _Reader:
             keys = rows.select(key) if self.last is None else pl.concat([self.last, rows.select(key)])
             if first_out_of_order(keys, key) is not None:
                 raise _Unordered
+            if self.neighbours:
+                self.note_repeats(keys, self.offset - (self.last is not None))
             self.last = rows.tail(1).select(key)
         local = [s for s in specs if not s.distinct]
-        if not self.distinct:
-            self.distinct = [s for s in specs if s.distinct]
         self.problems += engine.run(table, local + self.foreign, rows, self.offset)
         if self.distinct:
             hashed = rows.select(_hash(spec).alias(str(i)) for i, spec in enumerate(self.distinct))
@@ -177,6 +184,13 @@ class _Reader:
         self.kept.append(rows.select(self.keep))
         self.offset += len(rows)
 
+    def note_repeats(self, keys: pl.DataFrame, first: int) -> None:
+        """Keep the rows of `keys` (the first of them the table's row `first`) whose key is
+        the key of the row before or after (a missing part of a key repeats nothing)."""
+        same = keys.select(pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in keys.columns).fill_null(False)).to_series()
+        if same.any():
+            self.repeats.append(keys.with_row_index("_row", offset=first).filter(same | same.shift(-1, fill_value=False)))
+
     def finish(self) -> list[Problem]:
         table = self.table
         if self.waiting is not None and len(self.waiting):
@@ -186,6 +200,10 @@ class _Reader:
             problems.append(Problem(table.path, 1, None, "the file has a header but no rows", "no-rows", "add at least one row, or remove the resource"))
         for i, spec in enumerate(self.distinct):
             problems += self.repeated(spec, pl.concat(self.hashes[i]))
+        if self.repeats:
+            rows = pl.concat(self.repeats).unique("_row", keep="first").sort("_row")
+            for spec in self.neighbours:
+                problems += self.reported(spec, rows)
         data = pl.concat(self.kept, rechunk=False) if self.kept else pl.DataFrame(schema={c: pl.String for c in self.keep})
         table.header = list(table.field_names)
         table.verbatim, table.loaded, table.lines = True, True, None
@@ -197,13 +215,17 @@ class _Reader:
     def repeated(self, spec: engine.Spec, hashes: pl.Series) -> list[Problem]:
         """The rows that repeat an earlier row's values: among the rows whose hash is not
         unique (usually none), read again, the values themselves are compared."""
-        present = hashes.drop_nulls().sort()
-        if not len(present) or not (present.head(-1) == present.slice(1)).any():  # no hash twice: no repeat (the usual case)
+        present = hashes.drop_nulls()
+        if present.n_unique() == len(present):  # no hash twice: no repeat (the usual case)
             return []
         suspects = (hashes.is_duplicated() & hashes.is_not_null()).arg_true()
         columns = list(dict.fromkeys([*spec.distinct, spec.column]))
         whole = reading._empty_as_null(pl.read_csv(self.package.root / self.table.path, columns=columns, infer_schema=False, quote_char='"', null_values=None))
-        rows = whole.with_row_index("_row").select(pl.all().gather(suspects))
+        return self.reported(spec, whole.with_row_index("_row").select(pl.all().gather(suspects)))
+
+    def reported(self, spec: engine.Spec, rows: pl.DataFrame) -> list[Problem]:
+        """The problems of the rows (with their row numbers in `_row`, in the table's order)
+        whose values in `spec.distinct` are those of an earlier row."""
         key = pl.col(spec.distinct[0]) if len(spec.distinct) == 1 else pl.struct(spec.distinct)
         again = rows.select(~key.is_first_distinct()).to_series().arg_true()
         problems = []
