@@ -215,7 +215,7 @@ def test_cells_are_read_as_python_reads_them(values, kind):
 
 def checks_beyond_one_row(pkg: Pkg) -> Pkg:
     """The fixture broken by every check that reads more than one row, with the file still in
-    key order: a lifecycle out of order, a primary key twice and three times, a repeated title and address, foreign
+    key order: a lifecycle out of order, a primary key twice and three times, a repeated title and address, an other name that is the title, foreign
     keys to nothing, a number not in shortest form."""
     pkg.set_cell("entry_dates", pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,signed"), "date", "2017-08-01")
     lines = pkg.lines("entry_sources")
@@ -229,6 +229,7 @@ def checks_beyond_one_row(pkg: Pkg) -> Pkg:
     pkg.set_cell("sources", 3, "url", next(__import__("csv").reader([sources[1]]))[12])
     pkg.append("entry_topics", "zz-no-such-entry,no-such-topic")
     pkg.set_cell("figures", 2, "value", "150000000000.0")
+    pkg.set_cell("entry_names", 2, "name", "NEW GENERATION Artificial Intelligence Development Plan")  # the entry's title
     return pkg
 
 
@@ -247,7 +248,7 @@ def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatc
     millions of keys) by an anti-join against the keys in the block's range."""
     checks_beyond_one_row(pkg)
     whole = whole_table_problems(pkg.root)
-    assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical"} <= {d["rule"] for d in whole}
+    assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical", "other-name"} <= {d["rule"] for d in whole}
     if few_keys is not None:
         monkeypatch.setattr(checks, "FEW_KEYS", few_keys)
         assert whole_table_problems(pkg.root) == whole
@@ -282,13 +283,17 @@ def test_the_bytes_of_a_large_file_are_counted_as_python_counts_them(pkg, monkey
 
 
 def test_a_hash_collision_never_reports_a_repeat(pkg, monkeypatch):
-    """Repeated values are found by hash and confirmed by value: with every hash equal, only
-    the rows that do repeat are reported."""
+    """Repeated values, and other names that repeat a title (whose titles are kept as hashes),
+    are found by hash and confirmed by value: with every hash equal, only the rows that do
+    repeat are reported."""
     from aipolicy.checking import stream
 
     checks_beyond_one_row(pkg)
     expected = as_dicts(validate(pkg.root))
+    assert "other-name" in {d["rule"] for d in expected}
     monkeypatch.setattr(stream, "_hash", lambda spec: pl.when(spec.exempt.fill_null(False)).then(None).otherwise(pl.lit(7, dtype=pl.UInt64)))
+    monkeypatch.setitem(rules.KEPT_DERIVED, "entries", {"_title_key": pl.lit(7, dtype=pl.UInt64)})
+    monkeypatch.setattr(rules, "_title_key", lambda entry, title: pl.lit(7, dtype=pl.UInt64))
     assert as_dicts(validate(pkg.root)) == expected
 
 

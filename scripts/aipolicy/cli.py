@@ -9,9 +9,20 @@ from .reading.problems import PackageError, report
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
 
+# Polars allocates with jemalloc, which by default keeps four arenas per core, each with the
+# pages its threads freed. Validation frees a block's memory in one thread (the checks) that
+# another allocated (the reader): with one arena, the next block reuses those pages, and
+# a million entries peak at 443 MB instead of 512 MB, at the same speed. jemalloc reads
+# this once, when Polars is loaded; a setting of the user's own is kept.
+ALLOCATOR = ("_RJEM_MALLOC_CONF", "narenas:1")
+
+
 def cmd_validate(args) -> int:
     import gc
+    import os
 
+    if "polars" not in sys.modules:
+        os.environ.setdefault(*ALLOCATOR)
     from .checking.validate import validate
 
     # The cyclic garbage collector stays off while a run imports Polars and its checks: the

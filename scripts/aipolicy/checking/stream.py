@@ -116,7 +116,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
 class _Reader:
     def __init__(self, package: Package, table: Table, keep: set[str], ctx: engine.Context, references: list[Reference]):
         self.package, self.table, self.ctx = package, table, ctx
-        self.keep = [name for name in table.field_names if name in keep]
+        self.keep = rules.kept(table.name, table.field_names, keep)
         self.foreign = [spec for r in references if (spec := engine._foreign_key_spec(table, ctx, r))]
         self.problems: list[Problem] = []
         self.kept: list[pl.DataFrame] = []
@@ -204,7 +204,7 @@ class _Reader:
             rows = pl.concat(self.repeats).unique("_row", keep="first").sort("_row")
             for spec in self.neighbours:
                 problems += self.reported(spec, rows)
-        data = pl.concat(self.kept, rechunk=False) if self.kept else pl.DataFrame(schema={c: pl.String for c in self.keep})
+        data = pl.concat(self.kept, rechunk=False) if self.kept else pl.DataFrame(schema={c: pl.String for c in table.field_names}).select(self.keep)
         table.header = list(table.field_names)
         table.verbatim, table.loaded, table.lines = True, True, None
         table.data = data

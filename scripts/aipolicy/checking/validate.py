@@ -195,8 +195,7 @@ def validate_package(package: Package, *, parallel: bool = False, child=None) ->
 def _validate_package(package: Package, *, parallel: bool, child) -> list[Problem]:
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import engine
-    from . import stream
+    from . import engine, rules, stream
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         released = pool.submit(latest_release, package) if parallel else None
@@ -216,8 +215,7 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
             fresh = not table.loaded
             problems += table_problems(package, table)
             if fresh and table.data is not None:  # from here on, only the key columns are needed
-                keep = kept_columns(package, table)
-                table.data = table.data.select([c for c in table.data.columns if c in keep])
+                table.data = table.data.select(rules.kept(table.name, table.data.columns, kept_columns(package, table)))
         problems += across_problems(package, checked)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
     found = _finish_metadata_check(child)
