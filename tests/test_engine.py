@@ -215,9 +215,11 @@ def test_cells_are_read_as_python_reads_them(values, kind):
 
 def checks_beyond_one_row(pkg: Pkg) -> Pkg:
     """The fixture broken by every check that reads more than one row, with the file still in
-    key order: a lifecycle out of order, a primary key twice and three times, a repeated title and address, an other name that is the title, foreign
+    key order: a lifecycle out of order, a primary key twice and three times, a repeated title and address, an other name that is the title, a source cited by nothing (and one by a date only), foreign
     keys to nothing, a number not in shortest form."""
     pkg.set_cell("entry_dates", pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,signed"), "date", "2017-08-01")
+    pkg.delete_lines("entry_sources", "cn-2017-new-generation-ai-development-plan,english-gov-cn-2017-ai-guideline,")  # cited by a date only
+    pkg.delete_lines("entry_sources", "cn-2017-new-generation-ai-development-plan,nbd-2017-ai-plan-three-steps,")  # cited by nothing
     lines = pkg.lines("entry_sources")
     pkg.write("data/entry_sources.csv", "\n".join(lines[:2] + lines[1:]))  # the first row twice
     lines = pkg.lines("entry_topics")
@@ -248,7 +250,8 @@ def test_reading_in_blocks_finds_what_reading_whole_tables_finds(pkg, monkeypatc
     millions of keys) by an anti-join against the keys in the block's range."""
     checks_beyond_one_row(pkg)
     whole = whole_table_problems(pkg.root)
-    assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical", "other-name"} <= {d["rule"] for d in whole}
+    assert {"lifecycle-order", "primary-key", "duplicate-title", "source-url", "foreign-key", "canonical", "other-name", "source-cited"} <= {d["rule"] for d in whole}
+    assert [d["message"] for d in whole if d["rule"] == "source-cited"] == ['source "nbd-2017-ai-plan-three-steps" is not cited by any entry, date, figure or organization']
     if few_keys is not None:
         monkeypatch.setattr(checks, "FEW_KEYS", few_keys)
         assert whole_table_problems(pkg.root) == whole

@@ -69,6 +69,7 @@ class Context:
         self.package = package
         self.only = only
         self._values: dict[tuple[str, str], pl.Series] = {}
+        self.cited = None  # the sources no citation named, as the tables are read (`rules.CitedSources`)
 
     def data(self, name: str) -> pl.DataFrame | None:
         table = self.package.tables.get(name)

@@ -85,21 +85,59 @@ def every_entry_has_a_source(ctx: Context):
 def every_source_is_cited(ctx: Context):
     if not _readable(ctx, "sources"):
         return
-    citing = [ctx.data(t.name).get_column(ref.fields[0]) for t in ctx.package.tables.values() for ref in t.references  # from the schemas' foreign keys
-              if ref.resource == "sources" and len(ref.fields) == 1 and ctx.data(t.name) is not None and ref.fields[0] in ctx.data(t.name).columns]
-    # The sources that no column cites, narrowed by a slice of a column at a time (the hash
-    # set holds a slice, not millions of citations; a slice's missing values are dropped from
-    # the slice, not from a copy of the whole column), the column with the most rows first:
-    # usually none is left after it. `is_in` makes only the narrowed list; an anti-join also
-    # hashes the list at every slice (a million sources: +17 MB against +42 MB).
-    uncited = ctx.values("sources", "source_id")
-    for cited in sorted(citing, key=len, reverse=True):
-        for start in range(0, len(cited), ACROSS_ROWS):
-            if not len(uncited):
-                break
-            uncited = uncited.filter(~member(uncited, cited.slice(start, ACROSS_ROWS).drop_nulls()))
-    yield Spec("sources", "source_id", "source-cited", ~member(pl.col("source_id"), uncited),
+    cited = ctx.cited if ctx.cited is not None else CitedSources(ctx)
+    for table in ctx.package.tables.values():  # the citations not narrowed as their table was read
+        if ctx.data(table.name) is not None and table.name not in cited.done:
+            cited.add(table, ctx.data(table.name))
+    yield Spec("sources", "source_id", "source-cited", ~member(pl.col("source_id"), cited.uncited()),
                lambda v: f"source {quote(v)} is not cited by any entry, date, figure or organization", "cite it in data/entry_sources.csv, or remove it")
+
+
+class CitedSources:
+    """The sources that no citation names, narrowed by each citing column (from the schemas'
+    foreign keys) as its table is read, a block at a time: the citing columns need not be
+    kept (two million dates' citations: 32 MB) once the sources' IDs are known.
+
+    A column is narrowed by a slice at a time (the hash set holds a slice, not millions of
+    citations; a slice's missing values are dropped from the slice, not from a copy of the
+    whole column); usually no source is left after the first table. `is_in` makes only the
+    narrowed list; an anti-join also hashes the list at every slice (a million sources:
+    +17 MB against +42 MB)."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.left: pl.Series | None = None
+        self.done: set[str] = set()  # the tables whose every row narrowed the list
+
+    @staticmethod
+    def columns(table) -> list[str]:
+        return [r.fields[0] for r in table.references if r.resource == "sources" and len(r.fields) == 1]
+
+    def ready(self) -> bool:
+        """Whether the sources' IDs are known (the sources were read before)."""
+        sources = self.ctx.data("sources")
+        return sources is not None and "source_id" in sources.columns
+
+    def add(self, table, rows: pl.DataFrame) -> None:
+        """Narrow the list by the citations in `rows`, some or all of the rows of `table`."""
+        if not self.ready():
+            return
+        for column in self.columns(table):
+            values = rows.get_column(column) if column in rows.columns else None
+            for start in range(0, len(values) if values is not None else 0, ACROSS_ROWS):
+                if not len(self.uncited()):
+                    break
+                self.left = self.left.filter(~member(self.left, values.slice(start, ACROSS_ROWS).drop_nulls()))
+
+    def read(self, table) -> None:
+        """Every row of `table` was added: its citing columns need not be kept."""
+        if self.ready():
+            self.done.add(table.name)
+
+    def uncited(self) -> pl.Series:
+        if self.left is None:
+            self.left = self.ctx.values("sources", "source_id")
+        return self.left
 
 
 @rule
@@ -348,15 +386,13 @@ ACROSS_COLUMNS = {"entries": {"entry_id", "_title_key", "title_source_id"}, "jur
 
 
 def across_columns(package) -> dict[str, set[str]]:
-    """`ACROSS_COLUMNS`, the IDs of every table with a one-column primary key (released IDs are
-    compared with them), and every column that cites a source (sources must be cited)."""
+    """`ACROSS_COLUMNS`, and the IDs of every table with a one-column primary key (released IDs
+    are compared with them). The columns that cite a source are kept only when the sources
+    are not read yet (`CitedSources`)."""
     out = {name: set(columns) for name, columns in ACROSS_COLUMNS.items()}
     for name, table in package.tables.items():
         if len(table.primary_key) == 1:
             out.setdefault(name, set()).add(table.primary_key[0])
-        for reference in table.references:
-            if reference.resource == "sources" and len(reference.fields) == 1:
-                out.setdefault(name, set()).add(reference.fields[0])
     return out
 # The form of an identifier in each scheme of data/identifiers.csv.
 IDENTIFIER_FORMS = {

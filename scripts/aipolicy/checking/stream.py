@@ -181,6 +181,8 @@ class _Reader:
             first = changed.select(pl.any_horizontal(pl.all().fill_null(False)).arg_true().first()).item()
             if first is not None:
                 self.renumbered = self.offset + first
+        if self.ctx.cited is not None:
+            self.ctx.cited.add(table, rows)
         self.kept.append(rows.select(self.keep))
         self.offset += len(rows)
 
@@ -208,6 +210,8 @@ class _Reader:
         table.header = list(table.field_names)
         table.verbatim, table.loaded, table.lines = True, True, None
         table.data = data
+        if self.ctx.cited is not None:
+            self.ctx.cited.read(table)
         if self.renumbered is not None:
             problems.append(problem_at(table, self.renumbered))
         return problems

@@ -87,13 +87,16 @@ def released_id_problems(package: Package, release: tuple[str, Package] | Proble
     return out
 
 
-def kept_columns(package: Package, table: Table, checked=()) -> set[str]:
+def kept_columns(package: Package, table: Table, checked=(), cited=None) -> set[str]:
     """The columns of `table` that the checks across tables read: the keys that foreign keys
-    point at, the columns of its foreign keys (but those `checked` already), and the columns
-    of `rules.across_columns`."""
-    from .rules import across_columns
+    point at, the columns of its foreign keys (but those `checked` already), the columns of
+    `rules.across_columns`, and its citations of sources unless `cited` (`rules.CitedSources`)
+    takes them as the table is read."""
+    from .rules import CitedSources, across_columns
 
     keep = set(across_columns(package).get(table.name, set()))
+    if cited is None or not cited.ready():
+        keep.update(CitedSources.columns(table))
     for other in package.tables.values():
         for reference in other.references:
             if reference.resource == table.name:
@@ -136,13 +139,14 @@ def table_problems(package: Package, table: Table) -> list[Problem]:
     return problems + ([found] if found else [])
 
 
-def across_problems(package: Package, checked=()) -> list[Problem]:
+def across_problems(package: Package, checked=(), cited=None) -> list[Problem]:
     """Foreign keys (but those `checked` already) and the rules that read several tables, on
-    the key columns."""
+    the key columns (and what `cited` took of the citations as the tables were read)."""
     from . import engine
     from . import rules
 
     ctx = engine.Context(package)
+    ctx.cited = cited
     specs: dict[str, list[engine.Spec]] = {name: [] for name in package.tables}
     for table in package.tables.values():
         if table.data is not None:
@@ -202,11 +206,12 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
         problems = list(package.problems)
         checked: list[tuple[str, Reference]] = []  # the foreign keys checked with their table
         ctx = engine.Context(package)  # the tables checked so far, as the foreign keys see them
+        ctx.cited = rules.CitedSources(ctx)
         for table in in_check_order(package):
             found = None
             if not table.loaded and table.schema:  # read here: a block at a time if the file allows
                 references = [r for r in table.references if r.resource != table.name and ctx.data(r.resource) is not None]
-                keep = kept_columns(package, table, references)
+                keep = kept_columns(package, table, references, ctx.cited)
                 found = stream.stream_problems(package, table, keep, ctx, references)
                 if found is not None:
                     checked += [(table.name, r) for r in references]
@@ -215,8 +220,10 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
             fresh = not table.loaded
             problems += table_problems(package, table)
             if fresh and table.data is not None:  # from here on, only the key columns are needed
-                table.data = table.data.select(rules.kept(table.name, table.data.columns, kept_columns(package, table)))
-        problems += across_problems(package, checked)
+                ctx.cited.add(table, table.data)
+                ctx.cited.read(table)
+                table.data = table.data.select(rules.kept(table.name, table.data.columns, kept_columns(package, table, cited=ctx.cited)))
+        problems += across_problems(package, checked, ctx.cited)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
     found = _finish_metadata_check(child)
     if found is None:
