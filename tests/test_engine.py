@@ -271,6 +271,22 @@ def test_sorted_values_are_looked_up_in_sorted_keys_as_a_set_would_be(keys, valu
     assert unknown.to_list() == sorted(set(present) - set(known))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**17, 10**17).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                          st.sampled_from(["+5", "05", "-0", "1.50", "1e3", "12,5", "0.0", "-0.0"])), min_size=1, max_size=30))
+def test_numbers_are_put_in_shortest_form_as_python_writes_them(texts):
+    """Every number cell is rewritten as `format_number` writes it, plain integers included
+    (left alone without a call: they are their own shortest form); a cell that is not a
+    number is left as it is."""
+    from aipolicy.reading.canonical import _canonical_numbers
+
+    table = package.Table("figures", "data/figures.csv", {"fields": [{"name": "value", "type": "number"}]})
+    got = _canonical_numbers(pl.DataFrame({"value": texts}), table).get_column("value").to_list()
+    shaped = [fieldtypes.fullmatch(pl.lit(t), fieldtypes.NUMBER) for t in texts]
+    expected = [fieldtypes.format_number(float(t)) if pl.select(e).item() else t for t, e in zip(texts, shaped)]
+    assert got == expected
+
+
 def test_the_bytes_of_a_large_file_are_counted_as_python_counts_them(pkg, monkeypatch):
     """From a file size on, NumPy counts the commas and line ends of a block: the same counts,
     the same problems."""

@@ -23,13 +23,18 @@ from .problems import Problem
 REPAIRABLE = {"bom", "line-ending", "canonical", "header-order"}
 
 
+PLAIN_INTEGER = r"0|-?[1-9][0-9]{0,14}"
+
+
 def _canonical_numbers(data: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Number cells in their shortest form (`format_number`); a cell that does not parse is
-    left alone (validation reports it). Each distinct value is formatted once."""
+    left alone (validation reports it). Each distinct value is formatted once, but an integer
+    of up to 15 digits without a leading zero or sign, which is its own shortest form (a float
+    holds it exactly, and Python writes it without an exponent below 1e16)."""
     for name in table.number_fields:
         values = data.get_column(name)
         distinct = values.drop_nulls().unique()
-        shaped = distinct.to_frame().select(fullmatch(pl.col(name), NUMBER)).to_series()
+        shaped = distinct.to_frame().select(fullmatch(pl.col(name), NUMBER) & ~fullmatch(pl.col(name), PLAIN_INTEGER)).to_series()
         texts = distinct.filter(shaped).to_list()
         mapping = {t: format_number(float(t)) for t in texts}
         changed = {k: v for k, v in mapping.items() if k != v}
