@@ -17,7 +17,9 @@ it comes:
 - on other columns, it keeps a 64-bit hash of each row's values; when two hashes are
   equal, the rows that share them are read again to compare the values themselves, so a
   collision never reports a duplicate that is not one;
-- the canonical form is checked on the way: rows in primary-key order, numbers in shortest form.
+- the canonical form is checked on the way: rows in primary-key order, numbers in shortest form;
+- the sources that the block cites are checked off (`rules.CitedSources`), so that its
+  citations need not be kept for the check that every source is cited.
 
 Only the columns that the checks across tables read are kept (`keep`). The findings are the
 ones of the whole table at once, in the same words at the same lines: when a file cannot be
