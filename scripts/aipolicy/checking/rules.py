@@ -122,9 +122,9 @@ class CitedSources:
         """Narrow the list by the citations in `rows`, some or all of the rows of `table`."""
         if not self.ready():
             return
-        for column in self.columns(table):
-            values = rows.get_column(column) if column in rows.columns else None
-            for start in range(0, len(values) if values is not None else 0, ACROSS_ROWS):
+        for column in (c for c in self.columns(table) if c in rows.columns):
+            values = rows.get_column(column)
+            for start in range(0, len(values), ACROSS_ROWS):
                 if not len(self.uncited()):
                     break
                 self.left = self.left.filter(~member(self.left, values.slice(start, ACROSS_ROWS).drop_nulls()))
