@@ -339,6 +339,39 @@ def test_a_file_that_cannot_be_read_in_blocks_is_read_whole(pkg, monkeypatch, da
     assert [name for name, r in streamed if r is None] == ["organizations" if damage == "order" else "topics"]
 
 
+def test_the_blocks_of_one_table_after_another_come_to_each_table_whole_or_not_at_all(pkg, monkeypatch):
+    """Read one ahead from one table on to the next: each table gets its own blocks in order;
+    one left before its end (read whole instead) lets the next still start at its first row;
+    a file that cannot be read in blocks gets None, and one that does not prove raises at the
+    block that does not."""
+    import threading
+
+    from aipolicy.checking.stream import Blocks
+
+    monkeypatch.setattr(package, "BLOCK", 64)
+    pkg.write("data/topics.csv", "not,the,header\n" + "\n".join(pkg.lines("topics")[1:]))  # read whole
+    lines = pkg.lines("organizations")
+    pkg.set_line("organizations", 3, lines[2].replace(",", ',"', 1).replace(",", '",', 2).replace('",', ",", 1))  # needless quotes
+    data = package.read_package(pkg.root, strict=True, rows=False)
+    names = ["entries", "topics", "organizations", "entry_dates", "sources"]
+    whole = {name: package.read_package(pkg.root, strict=False, tables=[name]).tables[name].data for name in ["entry_dates", "sources"]}
+    before = threading.active_count()
+    blocks = Blocks(data, [data.tables[name] for name in names])
+    entries = blocks.of(data.tables["entries"])
+    assert len(next(entries)) >= 1
+    entries.close()  # read whole from here: the rest of its blocks are dropped
+    assert blocks.of(data.tables["topics"]) is None
+    organizations = blocks.of(data.tables["organizations"])
+    assert len(next(organizations)) == 1  # the first row proves, the second does not
+    with pytest.raises(package.Unproved):
+        list(organizations)
+    for name in ["entry_dates", "sources"]:
+        parts = list(blocks.of(data.tables[name]))
+        assert len(parts) > 1 and pl.concat(parts).equals(whole[name])
+    blocks.close()
+    assert threading.active_count() == before
+
+
 def test_reading_ahead_keeps_the_order_raises_where_the_source_failed_and_stops_with_the_caller():
     """Blocks are made one ahead in a second thread: the caller gets them in order, then the
     source's exception at the place it was raised; a caller that stops early closes the source

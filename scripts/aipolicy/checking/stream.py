@@ -3,8 +3,8 @@ never a whole table.
 
 A file is read in blocks of whole lines (`package.proved_blocks`: parsed, and proved faithful
 by writing the rows back and comparing the bytes), one block ahead in a second thread
-(`read_ahead`): the next block is parsed while this one is checked. Each block is checked as
-it comes:
+(`Blocks`, `read_ahead`): the next block is parsed while this one is checked, the first block
+of the next table while the last of this one is. Each block is checked as it comes:
 
 - the checks of a row (types, constraints, the rules of one row) run on the block;
 - a check that compares rows sharing a value (`Spec.group`: an entry's lifecycle) runs on
@@ -48,15 +48,13 @@ class _Unordered(Exception):
     """The rows are not in primary-key order: the table is read whole."""
 
 
-def stream_problems(package: Package, table: Table, keep: set[str], ctx: engine.Context, references: list[Reference]) -> list[Problem] | None:
-    """Check `table` a block at a time, with its foreign keys in `references` (to tables that
-    `ctx` holds, checked already); afterwards `table.data` holds the columns in `keep`. None
-    when the table must be read whole instead (nothing is changed then)."""
-    start = reading.streamable(package.root, table)
-    if start is None:
-        return None
+def stream_problems(package: Package, table: Table, keep: set[str], ctx: engine.Context, references: list[Reference],
+                    blocks: "_TableBlocks") -> list[Problem] | None:
+    """Check `table` a block at a time (its `blocks`, from `Blocks.of`), with its foreign keys
+    in `references` (to tables that `ctx` holds, checked already); afterwards `table.data`
+    holds the columns in `keep`. None when the table must be read whole instead (nothing is
+    changed then)."""
     reader = _Reader(package, table, keep, ctx, references)
-    blocks = read_ahead(reading.proved_blocks(package.root / table.path, start, table.field_names))
     try:
         for block in blocks:
             reader.add(block)
@@ -64,8 +62,81 @@ def stream_problems(package: Package, table: Table, keep: set[str], ctx: engine.
     except (reading.Unproved, _Unordered):
         return None
     finally:
-        blocks.close()  # a table read whole from here stops the thread first
+        blocks.close()  # a table read whole from here drops the rest of its blocks first
     return problems
+
+
+_WHOLE = object()  # the file cannot be read a block at a time (`reading.streamable`): it is read whole
+_NEXT = object()  # the next item of a table's blocks is still to be taken from the thread
+
+
+class Blocks:
+    """The blocks of several tables, in the order they are checked, read one ahead in a
+    second thread (`read_ahead`) from one table on to the next: the first block of a table is
+    parsed while the last of the table before is checked, not after."""
+
+    def __init__(self, package: Package, tables: list[Table]):
+        self.package, self.tables = package, tables
+        self.skipped: set[str] = set()
+        for table in tables:  # what reading a file needs is imported here, not in the thread
+            reading._byte_counter(package.root / table.path)
+        self.items = read_ahead(self._all())
+
+    def _all(self) -> Iterator[tuple[str, object]]:
+        for table in self.tables:
+            start = reading.streamable(self.package.root, table)
+            if start is None:
+                yield table.name, _WHOLE
+                continue
+            try:
+                for block in reading.proved_blocks(self.package.root / table.path, start, table.field_names):
+                    if table.name in self.skipped:
+                        break
+                    yield table.name, block
+            except reading.Unproved as exc:
+                yield table.name, exc
+                continue
+            yield table.name, None  # the table's last block was read
+
+    def of(self, table: Table) -> "_TableBlocks | None":
+        """The blocks of `table`, the next of the tables; None when its file cannot be read a
+        block at a time."""
+        name, first = next(self.items)
+        assert name == table.name, f"the blocks of {name} came where those of {table.name} were due"
+        return None if first is _WHOLE else _TableBlocks(self, table.name, first)
+
+    def close(self) -> None:
+        self.items.close()
+
+
+class _TableBlocks:
+    """The blocks of one table from `Blocks`: each taken from the thread only when it is asked
+    for; closed before the last (the table is read whole), the rest are dropped unread."""
+
+    def __init__(self, blocks: Blocks, name: str, first):
+        self.blocks, self.name, self.item = blocks, name, first
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> pl.DataFrame:
+        if self.item is _NEXT:
+            self.item = next(self.blocks.items)[1]
+        item, self.item = self.item, _NEXT
+        if item is None or isinstance(item, reading.Unproved):
+            self.item = None
+            if item is None:
+                raise StopIteration
+            raise item
+        return item
+
+    def close(self) -> None:
+        if self.item is None:
+            return
+        self.blocks.skipped.add(self.name)
+        while self.item is not None and not isinstance(self.item, reading.Unproved):
+            self.item = next(self.blocks.items)[1]  # the table's blocks up to its end, which comes soon
+        self.item = None
 
 
 T = TypeVar("T")

@@ -207,22 +207,29 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
         checked: list[tuple[str, Reference]] = []  # the foreign keys checked with their table
         ctx = engine.Context(package)  # the tables checked so far, as the foreign keys see them
         ctx.cited = rules.CitedSources(ctx)
-        for table in in_check_order(package):
-            found = None
-            if not table.loaded and table.schema:  # read here: a block at a time if the file allows
-                references = [r for r in table.references if r.resource != table.name and ctx.data(r.resource) is not None]
-                keep = kept_columns(package, table, references, ctx.cited)
-                found = stream.stream_problems(package, table, keep, ctx, references)
-                if found is not None:
-                    checked += [(table.name, r) for r in references]
-                    problems += found
-                    continue
-            fresh = not table.loaded
-            problems += table_problems(package, table)
-            if fresh and table.data is not None:  # from here on, only the key columns are needed
-                ctx.cited.add(table, table.data)
-                ctx.cited.read(table)
-                table.data = table.data.select(rules.kept(table.name, table.data.columns, kept_columns(package, table, cited=ctx.cited)))
+        order = in_check_order(package)
+        unread = [table for table in order if not table.loaded and table.schema]  # read here: a block at a time if the file allows
+        blocks = stream.Blocks(package, unread) if unread else None
+        try:
+            for table in order:
+                table_blocks = blocks.of(table) if any(table is t for t in unread) else None
+                if table_blocks is not None:
+                    references = [r for r in table.references if r.resource != table.name and ctx.data(r.resource) is not None]
+                    keep = kept_columns(package, table, references, ctx.cited)
+                    found = stream.stream_problems(package, table, keep, ctx, references, table_blocks)
+                    if found is not None:
+                        checked += [(table.name, r) for r in references]
+                        problems += found
+                        continue
+                fresh = not table.loaded
+                problems += table_problems(package, table)
+                if fresh and table.data is not None:  # from here on, only the key columns are needed
+                    ctx.cited.add(table, table.data)
+                    ctx.cited.read(table)
+                    table.data = table.data.select(rules.kept(table.name, table.data.columns, kept_columns(package, table, cited=ctx.cited)))
+        finally:
+            if blocks is not None:
+                blocks.close()
         problems += across_problems(package, checked, ctx.cited)
         problems += released_id_problems(package, released.result() if released else latest_release(package))
     found = _finish_metadata_check(child)
