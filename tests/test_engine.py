@@ -295,7 +295,7 @@ def test_the_bytes_of_a_large_file_are_counted_as_python_counts_them(pkg, monkey
     monkeypatch.setattr(package, "COUNT_WITH_NUMPY", 0)
     monkeypatch.setattr(package, "BLOCK", 300)
     text = (pkg.root / "data" / "entries.csv").read_bytes()
-    count = package._byte_counter(pkg.root / "data" / "entries.csv")
+    count = package.byte_counter(pkg.root / "data" / "entries.csv")
     assert count is not bytes.count
     assert [count(text, b) for b in (b",", b"\n", b'"', b"\xe2")] == [text.count(b) for b in (b",", b"\n", b'"', b"\xe2")]
     assert as_dicts(validate(pkg.root)) == whole

@@ -246,11 +246,17 @@ def pattern_hint(name: str, pattern: str) -> str:
     return f"the value must match {pattern}"
 
 
+def same_as_row_before(columns: list[str]) -> pl.Expr:
+    """True where a row holds the values of the row before in every one of `columns` (a
+    missing value equals nothing): in key order, the rows that repeat a key."""
+    return pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in columns).fill_null(False)
+
+
 def _primary_key_spec(table: Table, keys_in_order: bool) -> Spec:
     pk = table.primary_key
     label = ", ".join(pk)
     if keys_in_order:  # equal keys are neighbours: a key is used before when the row above has it
-        repeated = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in pk).fill_null(False)
+        repeated = same_as_row_before(pk)
     else:
         repeated = ~(pl.col(pk[0]) if len(pk) == 1 else pl.struct(pk)).is_first_distinct()
     missing = pl.any_horizontal(pl.col(c).is_null() for c in pk)

@@ -78,8 +78,8 @@ class Blocks:
     def __init__(self, package: Package, tables: list[Table]):
         self.package, self.tables = package, tables
         self.skipped: set[str] = set()
-        for table in tables:  # what reading a file needs is imported here, not in the thread
-            reading._byte_counter(package.root / table.path)
+        # What reading a file needs is made (and imported) here, not in the thread.
+        self.counters = {table.name: reading.byte_counter(package.root / table.path) for table in tables}
         self.items = read_ahead(self._all())
 
     def _all(self) -> Iterator[tuple[str, object]]:
@@ -89,7 +89,7 @@ class Blocks:
                 yield table.name, _WHOLE
                 continue
             try:
-                for block in reading.proved_blocks(self.package.root / table.path, start, table.field_names):
+                for block in reading.proved_blocks(self.package.root / table.path, start, table.field_names, self.counters[table.name]):
                     if table.name in self.skipped:
                         break
                     yield table.name, block
@@ -262,7 +262,7 @@ class _Reader:
     def note_repeats(self, keys: pl.DataFrame, first: int) -> None:
         """Keep the rows of `keys` (the first of them the table's row `first`) whose key is
         the key of the row before or after (a missing part of a key repeats nothing)."""
-        same = keys.select(pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in keys.columns).fill_null(False)).to_series()
+        same = keys.select(engine.same_as_row_before(keys.columns)).to_series()
         if same.any():
             self.repeats.append(keys.with_row_index("_row", offset=first).filter(same | same.shift(-1, fill_value=False)))
 

@@ -210,9 +210,10 @@ def _validate_package(package: Package, *, parallel: bool, child) -> list[Proble
         order = in_check_order(package)
         unread = [table for table in order if not table.loaded and table.schema]  # read here: a block at a time if the file allows
         blocks = stream.Blocks(package, unread) if unread else None
+        reading_here = {table.name for table in unread}
         try:
             for table in order:
-                table_blocks = blocks.of(table) if any(table is t for t in unread) else None
+                table_blocks = blocks.of(table) if table.name in reading_here else None
                 if table_blocks is not None:
                     references = [r for r in table.references if r.resource != table.name and ctx.data(r.resource) is not None]
                     keep = kept_columns(package, table, references, ctx.cited)

@@ -322,23 +322,24 @@ def _read_proved(path: Path, header_end: int, header: list[str]) -> pl.DataFrame
     return pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
 
 
-def proved_blocks(path: Path, header_end: int, header: list[str]):
+def proved_blocks(path: Path, header_end: int, header: list[str], count=None):
     """The rows after the header, a block of whole lines at a time, each block parsed by
     Polars and proved by writing its rows back with minimal quoting and comparing the bytes:
     then a strict parser reads exactly these rows from the file, one per line. Raises
     `Unproved` at the first block that does not parse or differs.
 
-    Only one block of the file (and its serialisation) is in memory at a time. What the
-    blocks need is imported here, by the caller, not in the thread that may read them."""
+    Only one block of the file (and its serialisation) is in memory at a time. `count`: how
+    the bytes of a block are counted (`byte_counter`), made beforehand by a caller that reads
+    the blocks in another thread."""
     import polars as pl
 
-    return _proved_blocks(path, header_end, {c: pl.String for c in header}, _byte_counter(path))
+    return _proved_blocks(path, header_end, {c: pl.String for c in header}, count or byte_counter(path))
 
 
 COUNT_WITH_NUMPY = 1 << 26  # bytes of a file from which NumPy counts the bytes of its blocks (64 MiB)
 
 
-def _byte_counter(path: Path):
+def byte_counter(path: Path):
     """How often a byte occurs in a block: `bytes.count` counts a byte at a time (3 ms for
     8 MiB); NumPy compares 32 bytes at a time (0.85 ms), but its import (40 ms) pays off only
     on a large file, or once it is imported."""
