@@ -276,6 +276,18 @@ def test_lifecycle_out_of_order(pkg):
     assert_problem(pkg, "data/entry_dates.csv", published, col, "lifecycle-order")
 
 
+def test_lifecycle_out_of_order_when_an_entrys_dates_are_apart(pkg):
+    """Out of key order, an entry's dates are compared all the same (they are not one run)."""
+    line = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,signed")
+    col = pkg.set_cell("entry_dates", line, "date", "2017-07-30")
+    lines = [text for text in pkg.lines("entry_dates") if text]
+    pkg.write("data/entry_dates.csv", "\n".join(lines[:line - 1] + lines[line:] + lines[line - 1:line]) + "\n")  # the signed row last
+    published = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,published")
+    problems = problems_of(pkg)
+    assert [(p.line, p.column) for p in problems if p.rule == "lifecycle-order"] == [(published, col)]
+    assert any(p.rule == "canonical" for p in problems)
+
+
 def test_lifecycle_compares_periods_not_first_days(pkg):
     line = pkg.find_line("entry_dates", "cn-2017-new-generation-ai-development-plan,published")
     pkg.set_cell("entry_dates", line, "date", "2017-01-01")

@@ -353,33 +353,49 @@ def pandera_polars():
     return pa
 
 
-def verdicts(specs: list[Spec], frame: pl.LazyFrame) -> pl.LazyFrame:
-    """One boolean column per spec (named by its position): True where the row is fine.
-    The derivations that read the rows as they are come first, so that they do not run the
-    others' (a group-by and a join) again."""
+def verdicts(specs: list[Spec], frame: pl.LazyFrame, every: bool = False) -> pl.LazyFrame:
+    """One boolean column per spec (named by its position): True where the row is fine; with
+    `every`, one row: True where the spec holds on every row. The derivations that read the
+    rows as they are come first, so that they do not run the others' (a group-by and a join)
+    again."""
     derived = dict.fromkeys(d for spec in specs for d in spec.derive)  # a derivation that several specs share runs once
     for derive in sorted(derived, key=lambda d: not getattr(d, "first", False)):
         frame = derive(frame)
-    return frame.select(spec.ok.fill_null(True).alias(str(i)) for i, spec in enumerate(specs))
+    oks = (spec.ok.fill_null(True) for spec in specs)
+    return frame.select((ok.all() if every else ok).alias(str(i)) for i, ok in enumerate(oks))
 
 
 def run(table: Table, specs: list[Spec], data: pl.DataFrame | None = None, offset: int = 0) -> list[Problem]:
     """Run the specs of one table as one pandera check and map its failures to problems.
 
     The specs are evaluated together, in one Polars query (each Polars query costs a fixed
-    0.2 to 0.5 ms, and a table has up to 45 specs). Where every spec holds on every row (the
-    usual case), that query is the whole run, and pandera is not even imported; otherwise
-    pandera reports the rows where any spec fails, and the verdicts of the specs at those
-    rows say which failed where. `data` may be some of the table's rows, the first of them
-    its row `offset`."""
+    0.2 to 0.5 ms, and a table has up to 45 specs), which says of each spec only whether it
+    holds on every row: a column of verdicts is never built (188,508 dates: 21 ms against
+    26 ms for the verdicts and a second query over them). Where every spec holds on every
+    row (the usual case), that query is the whole run, and pandera is not even imported;
+    otherwise the verdicts are made, pandera reports the rows where any spec fails, and the
+    verdicts of the specs at those rows say which failed where. `data` may be some of the
+    table's rows, the first of them its row `offset`."""
     data = table.data if data is None else data
-    if data is None or not specs or len(data) == 0:
+    if data is None or not specs or len(data) == 0 or hold(specs, data):
         return []
+    return failures(table, specs, data, offset)
+
+
+def hold(specs: list[Spec], data: pl.DataFrame) -> bool:
+    """Whether every spec holds on every row, in one query (False when a spec cannot be
+    evaluated: `failures` says which and why)."""
+    try:
+        return all(verdicts(specs, data.lazy(), every=True).collect().row(0))
+    except Exception:
+        return False
+
+
+def failures(table: Table, specs: list[Spec], data: pl.DataFrame, offset: int = 0) -> list[Problem]:
+    """The problems of rows where a spec fails (or of a spec that cannot be evaluated), by pandera."""
     kept: dict[str, pl.DataFrame] = {}
-    try:  # one query; a spec that cannot be evaluated is found and named by the run below
+    try:  # a spec that cannot be evaluated is found and named by the run below
         kept["verdicts"] = verdicts(specs, data.lazy()).collect()
-        if all(kept["verdicts"].select(pl.all().all()).row(0)):
-            return []
     except Exception:
         kept.clear()
     pa = pandera_polars()

@@ -183,8 +183,11 @@ def lifecycles_are_in_order(ctx: Context):
                .when(precision == "year").then(pl.date(start.dt.year(), 12, 31)).otherwise(start))
         # Per entry, the earliest date of each event that must come first (an event may occur on
         # several dates): a window over the entry's rows, which adds one column each, where a
-        # join back to the rows would copy all of them.
-        return frame.with_columns(end.alias("_end"), *(start.filter(event == before).min().over("entry_id").alias(f"_first_{before}") for before in befores))
+        # join back to the rows would copy all of them. In key order, an entry's rows are one
+        # run, and the runs are numbered instead of hashing the IDs (188,508 dates: 7 against 11 ms).
+        ids = frame.select("entry_id").collect().get_column("entry_id")
+        entry = pl.col("entry_id").rle_id() if ids.is_sorted(nulls_last=False) else pl.col("entry_id")
+        return frame.with_columns(end.alias("_end"), *(pl.when(event == before).then(start).min().over(entry).alias(f"_first_{before}") for before in befores))
 
     fine = pl.lit(True)
     for before, after in order:  # the later event is the one flagged
