@@ -183,7 +183,9 @@ TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists(
 
 
 def timed(cmd: list[str], cwd: Path, timeout: float = 3600) -> dict:
-    """Wall time and peak memory (maximum resident set size) of `cmd` in a fresh process.
+    """Wall time, CPU time (user and system, of the process and what it waited for) and peak
+    memory (maximum resident set size) of `cmd` in a fresh process. On a shared machine the
+    CPU time varies less than the wall time from one run to the next.
 
     Peak memory comes from GNU time's %M where it is installed: a child forked from this
     (large) process would otherwise report the parent's pages as its own high-water mark.
@@ -219,7 +221,7 @@ def timed(cmd: list[str], cwd: Path, timeout: float = 3600) -> dict:
         tail = stderr.rsplit(marker, 1)[1].split()
         peak_kb = int(tail[0]) if tail and tail[0].isdigit() else peak_kb
         stderr = stderr.rsplit(marker, 1)[0]
-    return {"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1), "exit": code,
+    return {"seconds": round(seconds, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3), "peak_mb": round(peak_kb / 1024, 1), "exit": code,
             "stdout": out.decode(errors="replace"), "stderr": stderr[-2000:]}
 
 
@@ -269,6 +271,8 @@ def _validate_bench(scales: list[int], work: Path, frictionless_limit: int) -> l
                "duckdb_floor_s": floor["seconds"], "duckdb_floor_mb": floor["peak_mb"], "duckdb_floor_ok": floor["exit"] == 0,
                "x_floor_s": round(ours["seconds"] / floor["seconds"], 2) if floor["seconds"] else None,
                "x_floor_mb": round(ours["peak_mb"] / floor["peak_mb"], 2) if floor["peak_mb"] else None,
+               "aipolicy_cpu_s": ours["cpu_s"], "duckdb_floor_cpu_s": floor["cpu_s"],
+               "x_floor_cpu": round(ours["cpu_s"] / floor["cpu_s"], 2) if floor["cpu_s"] else None,
                "aipolicy_runs_s": ours.get("runs_s"), "duckdb_floor_runs_s": floor.get("runs_s")}  # min, median, max of three
         if theirs:
             row.update(frictionless_s=theirs["seconds"], frictionless_mb=theirs["peak_mb"], frictionless_valid=_frictionless_valid(theirs),
